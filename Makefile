@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# cgl: Carrier Grade Linux modules for Linux 6.12, in Rust.
+#
+#   make demo      bootstrap, build, boot the VM with every CGL module loaded
+#   make check     every test: host cargo tests, kernel build, in-guest tests
+#   make series    the git-am-able patch series + config fragment for distros
+#   make help      the other targets
+#
+# Variables: KSRC (Debian tarball or any 6.12.y tree), BUILD (git-ignored
+# build directory), JOBS, KVM=1 (opt-in; TCG is the default).
+
+KSRC	?= /usr/src/linux-source-6.12.tar.xz
+BUILD	?= $(CURDIR)/build
+TREE	:= $(BUILD)/linux
+JOBS	?= $(shell nproc)
+CARGO	?= cargo
+
+export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+# Every kernel make call uses Debian's rustc-web: the rustup toolchain on
+# PATH has no rust-src for the kernel's core crate.
+KMAKE	= $(MAKE) -C $(TREE) LLVM=-19 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+	  HOSTRUSTC=/usr/bin/rustc BINDGEN=bindgen CLIPPY_DRIVER=/usr/bin/clippy-driver
+
+FRAGMENTS := tools/testing/cgl/vm.config kernel/configs/cgl.config
+
+.PHONY: all help bootstrap tree config kernel clippy tools host-test vm demo \
+	check vm-test series clean distclean
+
+all: kernel tools
+
+help:
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@echo "Other targets: bootstrap tree config kernel clippy tools host-test vm vm-test clean distclean"
+
+bootstrap:
+	@scripts/cgl/bootstrap.sh
+
+# The patched tree: refreshed on every build, copying only changed files.
+tree: bootstrap
+	@scripts/cgl/mktree.sh $(KSRC) $(TREE)
+
+$(TREE)/.config: $(FRAGMENTS) patches/series | tree
+	$(KMAKE) -s tinyconfig
+	cd $(TREE) && scripts/kconfig/merge_config.sh -m -Q .config $(addprefix $(CURDIR)/,$(FRAGMENTS)) >/dev/null
+	$(KMAKE) -s olddefconfig
+	@scripts/cgl/checkconfig.sh $(TREE)/.config $(FRAGMENTS) || { rm -f $@; exit 1; }
+
+config: tree $(TREE)/.config
+
+kernel: config
+	$(KMAKE) -j$(JOBS) -s bzImage modules
+
+clippy: config
+	$(KMAKE) -j$(JOBS) -s CLIPPY=1 bzImage modules
+
+tools:
+	$(CARGO) build --release -q -p cgl-ctl
+
+host-test:
+	$(CARGO) test --workspace
+
+# Interactive shell in the VM (a short demo when not on a terminal).
+vm: kernel tools
+	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm)
+
+demo: vm
+
+vm-test: kernel tools
+	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/vm-test \
+		--cmd tools/testing/selftests/cgl/run.sh
+
+check:
+	@scripts/cgl/check.sh
+
+series: tree
+	@scripts/cgl/export-series.sh $(KSRC) $(BUILD)/series
+
+clean:
+	-$(KMAKE) -s clean
+	$(CARGO) clean
+
+distclean:
+	rm -rf $(BUILD) target

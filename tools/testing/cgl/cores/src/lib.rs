@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The algorithm cores of the cgl kernel modules, compiled on the host.
+//!
+//! Each module here is the very file the kernel builds (pulled in with
+//! `#[path]`), so host tests, fuzzers and benchmarks exercise the code
+//! that runs in the kernel.
+#![no_std]
+
+/// Event log ring arithmetic (`rust/cgl_core/ring.rs`).
+#[path = "../../../../../rust/cgl_core/ring.rs"]
+pub mod ring;
