@@ -215,10 +215,10 @@ impl EventRing {
     pub fn new(capacity: u32) -> Result<impl PinInit<Self, Error>> {
         let index = RingIndex::new(capacity).map_err(|_| EINVAL)?;
         let slots = empty_slots(capacity)?;
-        Ok(pin_init!(Self {
+        Ok(try_pin_init!(Self {
             state <- crate::new_spinlock_irq!(RingState { index, slots }, "cgl_event_ring"),
             dropped: AtomicU64::new(0),
-        }))
+        }? Error))
     }
 
     /// Appends a record; returns its sequence number. Callable from any

@@ -16,15 +16,32 @@
 //! refused (`resv_start_op` covers every command).
 
 use core::cell::UnsafeCell;
-use core::ffi::{c_int, c_long};
+use core::ffi::c_int;
 use core::mem::MaybeUninit;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
 use kernel::bindings;
 use kernel::error::to_result;
+use kernel::c_str;
 use kernel::prelude::*;
 
 const NLA_HDRLEN: usize = 4;
+
+/// Payload room of a new message: a record with the largest payload fits
+/// with room to spare, and it stays inside one page.
+const MSG_PAYLOAD: usize = 3072;
+
+/// "Message too long": the buffer is full. 6.12 has no `code::EMSGSIZE`.
+fn emsgsize() -> Error {
+    Error::from_errno(-(bindings::EMSGSIZE as c_int))
+}
+
+/// Validation genetlink applies to new families (`NL_VALIDATE_STRICT`).
+const NL_VALIDATE_STRICT: u32 = bindings::netlink_validation_NL_VALIDATE_TRAILING
+    | bindings::netlink_validation_NL_VALIDATE_MAXTYPE
+    | bindings::netlink_validation_NL_VALIDATE_UNSPEC
+    | bindings::netlink_validation_NL_VALIDATE_STRICT_ATTRS
+    | bindings::netlink_validation_NL_VALIDATE_NESTED;
 
 /// One entry of an attribute policy table, indexed by attribute type.
 #[repr(transparent)]
@@ -118,7 +135,7 @@ unsafe impl Sync for McGroup {}
 
 impl McGroup {
     /// A group named `name` (at most 15 bytes) that anyone may join.
-    pub const fn new(name: &'static CStr) -> Self {
+    pub const fn new(name: &'static str) -> Self {
         let bytes = name.as_bytes();
         assert!(bytes.len() < bindings::GENL_NAMSIZ as usize);
         // SAFETY: all-zero is a valid group (empty name, no flags).
@@ -133,7 +150,8 @@ impl McGroup {
 
     /// The same group, which only CAP_NET_ADMIN may join.
     pub const fn admin(mut self) -> Self {
-        self.0.flags |= bindings::GENL_MCAST_CAP_NET_ADMIN as u8;
+        // GENL_MCAST_CAP_NET_ADMIN is BIT(0), which bindgen cannot see.
+        self.0.flags |= 1;
         self
     }
 }
@@ -278,9 +296,9 @@ impl Family {
         unsafe { bindings::genl_unregister_family(self.as_ptr()) };
     }
 
-    /// A message for multicast group `group`, command `cmd`.
-    pub fn new_event(&'static self, cmd: u8, flags: bindings::gfp_t) -> Result<Message> {
-        Message::new(self, 0, 0, cmd, flags)
+    /// A notification, command `cmd`, for [`Family::multicast`]. May sleep.
+    pub fn new_event(&'static self, cmd: u8) -> Result<Message> {
+        Message::new(self, 0, 0, cmd)
     }
 
     /// Whether anyone listens on multicast group `group` in the initial
@@ -295,11 +313,12 @@ impl Family {
 
     /// Sends `msg` to multicast group `group` (an index into the spec's
     /// `mcgrps`). Having no listener is not an error.
-    pub fn multicast(&'static self, msg: Message, group: u32, flags: bindings::gfp_t) -> Result {
+    /// May sleep.
+    pub fn multicast(&'static self, msg: Message, group: u32) -> Result {
         let skb = msg.finish();
         // SAFETY: `skb` is a finished message of this family; the call
         // takes ownership of it.
-        let ret = unsafe { bindings::genlmsg_multicast(self.as_ptr(), skb, 0, group, flags) };
+        let ret = unsafe { bindings::genlmsg_multicast(self.as_ptr(), skb, 0, group, bindings::GFP_KERNEL) };
         if ret == -(bindings::ESRCH as c_int) {
             return Ok(());
         }
@@ -382,7 +401,7 @@ pub struct Writer {
 
 impl Writer {
     fn put(&mut self, t: u16, data: &[u8]) -> Result {
-        let len = c_int::try_from(data.len()).map_err(|_| EMSGSIZE)?;
+        let len = c_int::try_from(data.len()).map_err(|_| emsgsize())?;
         // SAFETY: `skb` is a message being built, owned by the caller;
         // `data` is readable for `len` bytes.
         to_result(unsafe { bindings::nla_put(self.skb, t.into(), len, data.as_ptr().cast()) })
@@ -409,12 +428,12 @@ impl Writer {
 
     /// Adds a NUL-terminated string attribute.
     pub fn put_str(&mut self, t: u16, s: &str) -> Result {
-        let len = c_int::try_from(s.len() + 1).map_err(|_| EMSGSIZE)?;
+        let len = c_int::try_from(s.len() + 1).map_err(|_| emsgsize())?;
         // SAFETY: as in `put`; `nla_reserve` returns room for `len` bytes
         // or NULL.
         let a = unsafe { bindings::nla_reserve(self.skb, t.into(), len) };
         if a.is_null() {
-            return Err(EMSGSIZE);
+            return Err(emsgsize());
         }
         // SAFETY: the attribute has `s.len() + 1` bytes of payload after its
         // header.
@@ -439,15 +458,9 @@ pub struct Message {
 }
 
 impl Message {
-    fn new(
-        family: &'static Family,
-        portid: u32,
-        seq: u32,
-        cmd: u8,
-        flags: bindings::gfp_t,
-    ) -> Result<Self> {
+    fn new(family: &'static Family, portid: u32, seq: u32, cmd: u8) -> Result<Self> {
         // SAFETY: allocation; NULL on failure.
-        let skb = unsafe { bindings::genlmsg_new(bindings::NLMSG_DEFAULT_SIZE as usize, flags) };
+        let skb = unsafe { bindings::genlmsg_new(MSG_PAYLOAD, bindings::GFP_KERNEL) };
         if skb.is_null() {
             return Err(ENOMEM);
         }
@@ -456,7 +469,7 @@ impl Message {
         if hdr.is_null() {
             // SAFETY: `skb` is ours and not sent.
             unsafe { bindings::nlmsg_free(skb) };
-            return Err(EMSGSIZE);
+            return Err(emsgsize());
         }
         Ok(Self {
             w: Writer {
@@ -515,7 +528,7 @@ impl Request<'_> {
     }
 
     /// Attribute `id`, or an extack "missing attribute" error.
-    pub fn require(&mut self, id: u16) -> Result<Attr<'_>> {
+    pub fn require(&self, id: u16) -> Result<Attr<'_>> {
         if self.attr(id).is_none() {
             if !self.info.extack.is_null() {
                 // SAFETY: `extack` is valid for the request.
@@ -530,7 +543,7 @@ impl Request<'_> {
 
     /// Sets the extack message (and the offending attribute) the error
     /// reply will carry. Returns `err` for convenience.
-    pub fn fail(&mut self, err: Error, msg: &'static CStr, attr: Option<u16>) -> Error {
+    pub fn fail(&self, err: Error, msg: &'static CStr, attr: Option<u16>) -> Error {
         let bad = attr.and_then(|id| self.attr(id)).map_or(ptr::null(), |a| a.as_ptr());
         if !self.info.extack.is_null() {
             // SAFETY: `extack` is valid for the request; the message is
@@ -547,7 +560,7 @@ impl Request<'_> {
         // SAFETY: `family` is a `Family` (the only way to register one),
         // `'static`, and `genl_family` is its first bytes.
         let family: &'static Family = unsafe { &*self.info.family.cast::<Family>() };
-        Message::new(family, self.info.snd_portid, self.info.snd_seq, cmd, GFP_KERNEL)
+        Message::new(family, self.info.snd_portid, self.info.snd_seq, cmd)
     }
 
     /// Sends `msg` to the requester.
@@ -587,9 +600,9 @@ pub struct Dump<'a> {
 
 impl Dump<'_> {
     /// Six words that persist between the steps of one dump (zero at first).
-    pub fn state(&mut self) -> &mut [c_long; 6] {
+    pub fn state(&mut self) -> &mut [isize; 6] {
         // SAFETY: `args` and `ctx` alias the same plain bytes; any bit
-        // pattern is a valid `[c_long; 6]`.
+        // pattern is a valid `[long; 6]`.
         unsafe { &mut self.cb.__bindgen_anon_1.args }
     }
 
@@ -604,7 +617,7 @@ impl Dump<'_> {
         unsafe { attr_at((*info).info.attrs, (*(*info).info.family).maxattr, id) }
     }
 
-    /// Starts a message of command `cmd`. `Err(EMSGSIZE)` when the buffer
+    /// Starts a message of command `cmd`. `Err(emsgsize())` when the buffer
     /// is full: return `Ok(())` and the dump resumes in a new buffer.
     pub fn begin(&mut self, cmd: u8) -> Result<DumpMsg<'_>> {
         // SAFETY: `cb->skb` is the request; its control block holds the
@@ -626,7 +639,7 @@ impl Dump<'_> {
             )
         };
         if hdr.is_null() {
-            return Err(EMSGSIZE);
+            return Err(emsgsize());
         }
         Ok(DumpMsg {
             w: Writer {
@@ -706,10 +719,43 @@ unsafe extern "C" fn dumpit_callback<H: DumpIt>(
     match H::dumpit(&mut dump) {
         // SAFETY: `skb` is the dump buffer.
         Ok(()) => unsafe { (*skb).len as c_int },
-        Err(e) if e == EMSGSIZE && !dump.is_empty() => {
+        Err(e) if e == emsgsize() && !dump.is_empty() => {
             // SAFETY: as above.
             unsafe { (*skb).len as c_int }
         }
         Err(e) => e.to_errno(),
     }
+}
+
+/// Checks a stream of attributes against `policy` the way genetlink
+/// checks a request (strictly), with the message the requester would get.
+/// For nested attributes, and for tests of a family's policy.
+pub fn validate(policy: &'static [Policy], data: &[u8]) -> core::result::Result<(), (Error, Option<&'static CStr>)> {
+    let len = c_int::try_from(data.len()).map_err(|_| (EINVAL, None))?;
+    let maxtype = c_int::try_from(policy.len().saturating_sub(1)).map_err(|_| (EINVAL, None))?;
+    // SAFETY: all-zero is an empty extack.
+    let mut ext: bindings::netlink_ext_ack = unsafe { core::mem::zeroed() };
+    // SAFETY: `data` is readable for `len` bytes; attributes are read only
+    // within it (nla_for_each_attr checks every length). `policy` has
+    // `maxtype + 1` entries.
+    let ret = unsafe {
+        bindings::__nla_validate(
+            data.as_ptr().cast(),
+            len,
+            maxtype,
+            policy.as_ptr().cast(),
+            NL_VALIDATE_STRICT,
+            &mut ext,
+        )
+    };
+    if ret == 0 {
+        return Ok(());
+    }
+    let msg = if ext._msg.is_null() {
+        None
+    } else {
+        // SAFETY: extack messages are static NUL-terminated strings.
+        Some(unsafe { CStr::from_char_ptr(ext._msg) })
+    };
+    Err((Error::from_errno(ret), msg))
 }

@@ -12,6 +12,7 @@
 
 pub mod event;
 pub mod genl;
+pub mod kunit;
 mod netlink;
 pub mod ring;
 pub mod sync;
@@ -24,6 +25,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use event::{EventRing, Severity, Stats};
 use kernel::bindings;
+use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::types::Opaque;
@@ -182,7 +184,7 @@ pub fn register_module(info: &'static ModuleInfo) -> Result<Registration> {
     let core = core_state().ok_or(ENODEV)?;
     {
         let mut m = core.modules.lock();
-        if m.iter().any(|x| x.name == info.name) {
+        if m.iter().any(|x| x.name.as_bytes() == info.name.as_bytes()) {
             return Err(EEXIST);
         }
         m.push(info, GFP_KERNEL)?;
@@ -330,3 +332,9 @@ core::arch::global_asm!(
 #[link_section = ".initcall4s.init"]
 #[used]
 static __CGL_CORE_INITCALL: extern "C" fn() -> c_int = cgl_core_init;
+
+/// The attribute policy of the `cgl_core` family, for its KUnit tests.
+#[doc(hidden)]
+pub fn core_family_policy() -> &'static [genl::Policy] {
+    &netlink::POLICY
+}

@@ -7,6 +7,7 @@
 use crate::event::{Record, Severity};
 use crate::genl::{Attr, DoIt, Dump, DumpIt, Family, FamilySpec, McGroup, Op, Policy, Range, Request, Writer};
 use core::sync::atomic::Ordering;
+use kernel::c_str;
 use kernel::prelude::*;
 use kernel::uapi;
 
@@ -58,7 +59,7 @@ static RING_SIZE_RANGE: Range = Range::new(
 
 /// Indexed by attribute type; what a request may carry. Output-only
 /// attributes are rejected.
-static POLICY: [Policy; uapi::__CGL_A_MAX as usize] = [
+pub(crate) static POLICY: [Policy; uapi::cgl_core_attr___CGL_A_MAX as usize] = [
     Policy::reject(),                             // UNSPEC
     Policy::reject(),                             // PAD
     Policy::reject(),                             // EVENT_SEQ
@@ -92,7 +93,7 @@ static OPS: [Op; 5] = [
     Op::new(CMD_MODULE_GET).dumpit::<ModuleGet>(),
 ];
 
-static MCGRPS: [McGroup; 1] = [McGroup::new(c_str!("events"))];
+static MCGRPS: [McGroup; 1] = [McGroup::new("events")];
 
 pub(crate) static SPEC: FamilySpec = FamilySpec {
     name: c_str!("cgl_core"),
@@ -124,7 +125,7 @@ pub(crate) fn put_record(w: &mut Writer, rec: &Record, lost: u64) -> Result {
     Ok(())
 }
 
-fn opt<T>(a: Option<Attr<'_>>, get: impl FnOnce(&Attr<'_>) -> Result<T>) -> Result<Option<T>> {
+fn opt<'a, T>(a: Option<Attr<'a>>, get: impl FnOnce(&Attr<'a>) -> Result<T>) -> Result<Option<T>> {
     a.map(|a| get(&a)).transpose()
 }
 
@@ -276,7 +277,7 @@ pub(crate) fn broadcast_pending(core: &crate::Core) {
             core.broadcast_next.store(core.stats().next_seq, Ordering::Relaxed);
             return;
         }
-        let Ok(mut msg) = FAMILY.new_event(CMD_EVENT_NEW, GFP_KERNEL) else {
+        let Ok(mut msg) = FAMILY.new_event(CMD_EVENT_NEW) else {
             // Followers see the gap in sequence numbers and re-read.
             return;
         };
@@ -288,7 +289,7 @@ pub(crate) fn broadcast_pending(core: &crate::Core) {
                     // A failed send (a full receive queue) shows as ENOBUFS
                     // on the follower's socket; it re-reads from its last
                     // sequence number.
-                    let _ = FAMILY.multicast(msg, GROUP_EVENTS, GFP_KERNEL);
+                    let _ = FAMILY.multicast(msg, GROUP_EVENTS);
                 }
             }
         }

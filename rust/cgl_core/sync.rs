@@ -36,11 +36,11 @@ pub struct SpinLockIrqBackend;
 // the caller passes.
 unsafe impl Backend for SpinLockIrqBackend {
     type State = bindings::spinlock_t;
-    type GuardState = core::ffi::c_ulong;
+    type GuardState = usize;
 
     unsafe fn init(
         ptr: *mut Self::State,
-        name: *const core::ffi::c_char,
+        name: *const kernel::ffi::c_char,
         key: *mut bindings::lock_class_key,
     ) {
         // SAFETY: The caller guarantees that `ptr` is valid for writes and

@@ -55,7 +55,7 @@ impl fmt::Write for Show {
 unsafe extern "C" fn show_callback<A: Attribute>(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
-    buf: *mut core::ffi::c_char,
+    buf: *mut kernel::ffi::c_char,
 ) -> isize {
     let mut out = Show {
         buf: buf.cast(),
@@ -70,7 +70,7 @@ unsafe extern "C" fn show_callback<A: Attribute>(
 unsafe extern "C" fn store_callback<A: Attribute>(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
-    buf: *const core::ffi::c_char,
+    buf: *const kernel::ffi::c_char,
     count: usize,
 ) -> isize {
     // SAFETY: sysfs passes a buffer of `count` readable bytes.
