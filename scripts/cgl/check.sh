@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every cgl test, from nothing: bootstrap, build the kernel and cgl-ctl,
+# host tests (cargo test), the exported patch series, then the selftests
+# in the VM. The last line is the summary "N passed, N failed".
+#
+# usage: check.sh   (make check; BUILD, KSRC and JOBS as for make)
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+build=${BUILD:-$repo/build}
+logs=$build/check
+mkdir -p "$logs"
+pass=0 fail=0
+step() { printf '\n=== %s\n' "$*"; }
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+nok() { echo "not ok - $1"; fail=$((fail + 1)); }
+elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
+t0=$(date +%s)
+
+step "bootstrap"
+scripts/cgl/bootstrap.sh || { nok "bootstrap"; echo "$pass passed, $fail failed"; exit 1; }
+
+step "kernel build"
+t=$(date +%s)
+if make -s kernel > "$logs/kernel.log" 2>&1; then
+	ok "kernel and modules build ($(elapsed "$t"))"
+else
+	tail -40 "$logs/kernel.log"
+	nok "kernel and modules build (log: $logs/kernel.log)"
+	echo "$pass passed, $fail failed"
+	exit 1
+fi
+
+step "host tests (cargo test --workspace)"
+t=$(date +%s)
+cargo test --workspace 2>&1 | tee "$logs/cargo-test.log" | grep -E '^(test |test result|error|failures)' || true
+cp=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$logs/cargo-test.log" | paste -sd+ | bc)
+cf=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$logs/cargo-test.log" | paste -sd+ | bc)
+if [ "${PIPESTATUS[0]:-1}" != 0 ] && [ "${cf:-0}" = 0 ]; then
+	nok "cargo test --workspace (did not run: see $logs/cargo-test.log)"
+	tail -30 "$logs/cargo-test.log"
+fi
+pass=$((pass + ${cp:-0})) fail=$((fail + ${cf:-0}))
+echo "host: ${cp:-0} passed, ${cf:-0} failed ($(elapsed "$t"))"
+
+step "cgl-ctl build"
+if make -s tools > "$logs/tools.log" 2>&1; then ok "cgl-ctl builds"; else tail -30 "$logs/tools.log"; nok "cgl-ctl builds"; fi
+
+step "patch series"
+t=$(date +%s)
+if make -s series > "$logs/series.log" 2>&1; then
+	cat "$logs/series.log"
+	ok "series exports, applies with git am and reproduces the built tree ($(elapsed "$t"))"
+else
+	tail -20 "$logs/series.log"
+	nok "series exports and applies (log: $logs/series.log)"
+fi
+
+step "selftests in the VM"
+t=$(date +%s)
+scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-test" --timeout 1500 \
+	--cmd tools/testing/selftests/cgl/run.sh 2>&1 | tee "$logs/vm.log" |
+	grep -E '^(ok|not ok|#|[0-9]+ passed)|vm.sh:|Kernel panic|BUG:|WARNING:'
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/vm.log" | tail -1)
+if [ -n "$summary" ]; then
+	pass=$((pass + ${summary%% *}))
+	f=${summary#*, }
+	fail=$((fail + ${f%% *}))
+else
+	nok "VM selftests produced no summary (console: $build/vm-test/guest0/console.log)"
+fi
+echo "guest: ${summary:-none} ($(elapsed "$t"))"
+if grep -qE 'BUG:|WARNING:|Kernel panic|Oops' "$build/vm-test/guest0/console.log" 2>/dev/null; then
+	nok "kernel log free of BUG/WARNING/Oops"
+else
+	ok "kernel log free of BUG/WARNING/Oops"
+fi
+
+echo
+echo "check: total time $(elapsed "$t0")"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
