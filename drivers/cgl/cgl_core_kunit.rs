@@ -30,7 +30,13 @@ fn ring(capacity: u32) -> Option<Pin<KBox<EventRing>>> {
 
 fn fill(r: &EventRing, n: u32) {
     for i in 0..n {
-        let res = r.log(Severity::Info, "kunit", i, format_args!("record {}", i), &[]);
+        let res = r.log(
+            Severity::Info,
+            "kunit",
+            i,
+            format_args!("record {}", i),
+            &[],
+        );
         kunit_check!(res.is_ok());
     }
 }
@@ -94,16 +100,22 @@ fn bad_record_is_dropped() {
         return;
     };
     let long = "this-subsystem-name-is-far-too-long";
-    kunit_check!(r.log(Severity::Err, long, 1, format_args!("x"), &[]).is_err());
+    kunit_check!(r
+        .log(Severity::Err, long, 1, format_args!("x"), &[])
+        .is_err());
     kunit_check!(r.log(Severity::Err, "", 1, format_args!("x"), &[]).is_err());
     let big = [0u8; 1025];
-    kunit_check!(r.log(Severity::Err, "kunit", 1, format_args!("x"), &big).is_err());
+    kunit_check!(r
+        .log(Severity::Err, "kunit", 1, format_args!("x"), &big)
+        .is_err());
     let s = r.stats();
     kunit_check!(s.records == 0 && s.dropped == 3 && s.next_seq == 1);
     // A long message is truncated, not refused.
     let text = [b'a'; 400];
     let text = core::str::from_utf8(&text).unwrap_or("");
-    kunit_check!(r.log(Severity::Err, "kunit", 1, format_args!("{}", text), &[1, 2]).is_ok());
+    kunit_check!(r
+        .log(Severity::Err, "kunit", 1, format_args!("{}", text), &[1, 2])
+        .is_ok());
     let got = r.read(1, |_| true, |rec, _| (rec.msg().len(), rec.payload().len()));
     kunit_check!(got.map(|(v, _)| v) == Some((255, 2)));
 }
@@ -111,10 +123,14 @@ fn bad_record_is_dropped() {
 /// One netlink attribute: header, payload, padding to 4 bytes.
 fn attr(buf: &mut KVec<u8>, t: u16, payload: &[u8]) {
     let len = (4 + payload.len()) as u16;
-    let ok = buf.extend_from_slice(&len.to_ne_bytes(), GFP_KERNEL).is_ok()
+    let ok = buf
+        .extend_from_slice(&len.to_ne_bytes(), GFP_KERNEL)
+        .is_ok()
         && buf.extend_from_slice(&t.to_ne_bytes(), GFP_KERNEL).is_ok()
         && buf.extend_from_slice(payload, GFP_KERNEL).is_ok()
-        && buf.extend_with((4 - payload.len() % 4) % 4, 0, GFP_KERNEL).is_ok();
+        && buf
+            .extend_with((4 - payload.len() % 4) % 4, 0, GFP_KERNEL)
+            .is_ok();
     kunit_check!(ok);
 }
 
@@ -123,7 +139,9 @@ const A_EVENT_MSG: u16 = kernel::uapi::cgl_core_attr_CGL_A_EVENT_MSG as u16;
 const A_EVENT_SEQ: u16 = kernel::uapi::cgl_core_attr_CGL_A_EVENT_SEQ as u16;
 const A_RING_SIZE: u16 = kernel::uapi::cgl_core_attr_CGL_A_CONFIG_RING_SIZE as u16;
 
-fn check(build: impl FnOnce(&mut KVec<u8>)) -> core::result::Result<(), (Error, Option<&'static CStr>)> {
+fn check(
+    build: impl FnOnce(&mut KVec<u8>),
+) -> core::result::Result<(), (Error, Option<&'static CStr>)> {
     let mut buf = KVec::new();
     build(&mut buf);
     genl::validate(cgl_core::core_family_policy(), &buf)

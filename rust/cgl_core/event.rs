@@ -269,7 +269,11 @@ impl EventRing {
         let ReadStart { first, lost } = st.index.read_from(from);
         let mut seq = first;
         while seq < st.index.next_seq() {
-            let rec = st.index.slot(seq).and_then(|s| st.slots.get(s)).and_then(|r| r.as_deref());
+            let rec = st
+                .index
+                .slot(seq)
+                .and_then(|s| st.slots.get(s))
+                .and_then(|r| r.as_deref());
             if let Some(rec) = rec {
                 if filter(rec) {
                     return Some((f(rec, lost), seq + 1));
@@ -291,7 +295,9 @@ impl EventRing {
             let keep = st.index.resize(capacity).map_err(|_| EINVAL)?;
             for seq in keep..st.index.next_seq() {
                 if let (Some(from), Some(to)) = (old_index.slot(seq), st.index.slot(seq)) {
-                    if let (Some(src), Some(dst)) = (st.slots.get_mut(from).map(|s| s.take()), slots.get_mut(to)) {
+                    if let (Some(src), Some(dst)) =
+                        (st.slots.get_mut(from).map(|s| s.take()), slots.get_mut(to))
+                    {
                         *dst = src;
                     }
                 }

@@ -21,8 +21,8 @@ use core::mem::MaybeUninit;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
 use kernel::bindings;
-use kernel::error::to_result;
 use kernel::c_str;
+use kernel::error::to_result;
 use kernel::prelude::*;
 
 const NLA_HDRLEN: usize = 4;
@@ -84,11 +84,10 @@ impl Policy {
     pub const fn u8_range(min: u8, max: u8) -> Self {
         let mut p = Self::typed(bindings::NLA_U8, 0);
         p.0.validation_type = bindings::nla_policy_validation_NLA_VALIDATE_RANGE as u8;
-        p.0.__bindgen_anon_1.__bindgen_anon_1 =
-            bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 {
-                min: min as i16,
-                max: max as i16,
-            };
+        p.0.__bindgen_anon_1.__bindgen_anon_1 = bindings::nla_policy__bindgen_ty_1__bindgen_ty_1 {
+            min: min as i16,
+            max: max as i16,
+        };
         p
     }
 
@@ -307,7 +306,11 @@ impl Family {
         // SAFETY: the family is registered (it made a message) and
         // `init_net` lives for ever.
         unsafe {
-            bindings::genl_has_listeners(self.as_ptr(), ptr::addr_of_mut!(bindings::init_net), group)
+            bindings::genl_has_listeners(
+                self.as_ptr(),
+                ptr::addr_of_mut!(bindings::init_net),
+                group,
+            )
         }
     }
 
@@ -318,7 +321,9 @@ impl Family {
         let skb = msg.finish();
         // SAFETY: `skb` is a finished message of this family; the call
         // takes ownership of it.
-        let ret = unsafe { bindings::genlmsg_multicast(self.as_ptr(), skb, 0, group, bindings::GFP_KERNEL) };
+        let ret = unsafe {
+            bindings::genlmsg_multicast(self.as_ptr(), skb, 0, group, bindings::GFP_KERNEL)
+        };
         if ret == -(bindings::ESRCH as c_int) {
             return Ok(());
         }
@@ -383,7 +388,11 @@ impl<'a> Attr<'a> {
 ///
 /// `attrs` is NULL or an array of `maxattr + 1` entries, each NULL or a
 /// validated attribute, living for `'a`.
-unsafe fn attr_at<'a>(attrs: *mut *mut bindings::nlattr, maxattr: u32, id: u16) -> Option<Attr<'a>> {
+unsafe fn attr_at<'a>(
+    attrs: *mut *mut bindings::nlattr,
+    maxattr: u32,
+    id: u16,
+) -> Option<Attr<'a>> {
     if attrs.is_null() || u32::from(id) > maxattr {
         return None;
     }
@@ -544,7 +553,9 @@ impl Request<'_> {
     /// Sets the extack message (and the offending attribute) the error
     /// reply will carry. Returns `err` for convenience.
     pub fn fail(&self, err: Error, msg: &'static CStr, attr: Option<u16>) -> Error {
-        let bad = attr.and_then(|id| self.attr(id)).map_or(ptr::null(), |a| a.as_ptr());
+        let bad = attr
+            .and_then(|id| self.attr(id))
+            .map_or(ptr::null(), |a| a.as_ptr());
         if !self.info.extack.is_null() {
             // SAFETY: `extack` is valid for the request; the message is
             // `'static`.
@@ -577,14 +588,18 @@ pub trait DoIt {
     fn doit(req: &mut Request<'_>) -> Result;
 }
 
+/// The `doit` of an [`Op`] handled by `H`.
+///
+/// # Safety
+///
+/// Called by genetlink with a valid `info` for the request.
 unsafe extern "C" fn doit_callback<H: DoIt>(
     _skb: *mut bindings::sk_buff,
     info: *mut bindings::genl_info,
 ) -> c_int {
     // SAFETY: genetlink passes a valid `info` for the duration of the call.
-    let mut req = Request {
-        info: unsafe { &mut *info },
-    };
+    let info = unsafe { &mut *info };
+    let mut req = Request { info };
     match H::doit(&mut req) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
@@ -623,7 +638,11 @@ impl Dump<'_> {
         // SAFETY: `cb->skb` is the request; its control block holds the
         // netlink parameters.
         let portid = unsafe {
-            (*(*self.cb.skb).cb.as_ptr().cast::<bindings::netlink_skb_parms>()).portid
+            (*(*self.cb.skb)
+                .cb
+                .as_ptr()
+                .cast::<bindings::netlink_skb_parms>())
+            .portid
         };
         // SAFETY: `cb->nlh` is the request header.
         let seq = unsafe { (*self.cb.nlh).nlmsg_seq };
@@ -701,6 +720,12 @@ pub trait DumpIt {
     fn dumpit(dump: &mut Dump<'_>) -> Result;
 }
 
+/// The `dumpit` of an [`Op`] handled by `H`.
+///
+/// # Safety
+///
+/// Called by genetlink with the dump buffer and callback of a dump of a
+/// family registered through [`Family`].
 unsafe extern "C" fn dumpit_callback<H: DumpIt>(
     skb: *mut bindings::sk_buff,
     cb: *mut bindings::netlink_callback,
@@ -730,7 +755,10 @@ unsafe extern "C" fn dumpit_callback<H: DumpIt>(
 /// Checks a stream of attributes against `policy` the way genetlink
 /// checks a request (strictly), with the message the requester would get.
 /// For nested attributes, and for tests of a family's policy.
-pub fn validate(policy: &'static [Policy], data: &[u8]) -> core::result::Result<(), (Error, Option<&'static CStr>)> {
+pub fn validate(
+    policy: &'static [Policy],
+    data: &[u8],
+) -> core::result::Result<(), (Error, Option<&'static CStr>)> {
     let len = c_int::try_from(data.len()).map_err(|_| (EINVAL, None))?;
     let maxtype = c_int::try_from(policy.len().saturating_sub(1)).map_err(|_| (EINVAL, None))?;
     // SAFETY: all-zero is an empty extack.

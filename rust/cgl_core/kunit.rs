@@ -13,7 +13,10 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 /// A test case entry; built by [`kunit_suite!`](crate::kunit_suite).
-pub const fn case(name: &'static CStr, run: unsafe extern "C" fn(*mut bindings::kunit)) -> bindings::kunit_case {
+pub const fn case(
+    name: &'static CStr,
+    run: unsafe extern "C" fn(*mut bindings::kunit),
+) -> bindings::kunit_case {
     // SAFETY: all-zero is a valid `kunit_case` (the terminator).
     let mut c: bindings::kunit_case = unsafe { core::mem::zeroed() };
     c.run_case = Some(run);
@@ -52,7 +55,10 @@ unsafe impl Sync for SuitePtr {}
 pub fn fail(file: &str, line: u32, what: &str) {
     // SAFETY: returns the current test or NULL.
     let test = unsafe { bindings::kunit_get_current_test() };
-    kernel::kunit::err(format_args!("    # check failed at {}:{}: {}\n", file, line, what));
+    kernel::kunit::err(format_args!(
+        "    # check failed at {}:{}: {}\n",
+        file, line, what
+    ));
     if !test.is_null() {
         // SAFETY: `test` is the running test; KUnit reads `status` after
         // the case returns (this is `kunit_set_failure()`).

@@ -91,6 +91,11 @@ struct WorkKey(UnsafeCell<MaybeUninit<bindings::lock_class_key>>);
 unsafe impl Sync for WorkKey {}
 static WORK_KEY: WorkKey = WorkKey(UnsafeCell::new(MaybeUninit::uninit()));
 
+/// Work function of [`Core::work`].
+///
+/// # Safety
+///
+/// Called by the workqueue with the core's work item.
 unsafe extern "C" fn broadcast_work(_work: *mut bindings::work_struct) {
     if let Some(core) = core_state() {
         netlink::broadcast_pending(core);
@@ -284,7 +289,10 @@ static CORE_INFO: ModuleInfo = ModuleInfo {
 
 fn init() -> Result {
     let root = sysfs::Dir::new(c_str!("cgl"), None)?;
-    let core = KBox::pin_init(Core::new(bindings::CONFIG_CGL_CORE_RING_SIZE as u32, root)?, GFP_KERNEL)?;
+    let core = KBox::pin_init(
+        Core::new(bindings::CONFIG_CGL_CORE_RING_SIZE, root)?,
+        GFP_KERNEL,
+    )?;
     // SAFETY: the core is never moved out of its allocation: it is leaked.
     let core: &'static Core = KBox::leak(unsafe { Pin::into_inner_unchecked(core) });
     let core_dir = sysfs::Dir::new(c_str!("core"), Some(&core.sysfs_root))?;

@@ -5,7 +5,9 @@
 //! `include/uapi/linux/cgl_core.h`.
 
 use crate::event::{Record, Severity};
-use crate::genl::{Attr, DoIt, Dump, DumpIt, Family, FamilySpec, McGroup, Op, Policy, Range, Request, Writer};
+use crate::genl::{
+    Attr, DoIt, Dump, DumpIt, Family, FamilySpec, McGroup, Op, Policy, Range, Request, Writer,
+};
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
@@ -60,29 +62,29 @@ static RING_SIZE_RANGE: Range = Range::new(
 /// Indexed by attribute type; what a request may carry. Output-only
 /// attributes are rejected.
 pub(crate) static POLICY: [Policy; uapi::cgl_core_attr___CGL_A_MAX as usize] = [
-    Policy::reject(),                             // UNSPEC
-    Policy::reject(),                             // PAD
-    Policy::reject(),                             // EVENT_SEQ
-    Policy::reject(),                             // EVENT_MONO_NS
-    Policy::reject(),                             // EVENT_REAL_NS
-    Policy::u8_range(0, 7),                       // EVENT_SEVERITY
-    Policy::string(uapi::CGL_EVENT_SUBSYS_MAX as u16), // EVENT_SUBSYS
-    Policy::u32(),                                // EVENT_ID
-    Policy::string(uapi::CGL_EVENT_MSG_MAX as u16), // EVENT_MSG
+    Policy::reject(),                                   // UNSPEC
+    Policy::reject(),                                   // PAD
+    Policy::reject(),                                   // EVENT_SEQ
+    Policy::reject(),                                   // EVENT_MONO_NS
+    Policy::reject(),                                   // EVENT_REAL_NS
+    Policy::u8_range(0, 7),                             // EVENT_SEVERITY
+    Policy::string(uapi::CGL_EVENT_SUBSYS_MAX as u16),  // EVENT_SUBSYS
+    Policy::u32(),                                      // EVENT_ID
+    Policy::string(uapi::CGL_EVENT_MSG_MAX as u16),     // EVENT_MSG
     Policy::binary(uapi::CGL_EVENT_PAYLOAD_MAX as u16), // EVENT_PAYLOAD
-    Policy::reject(),                             // EVENT_LOST
-    Policy::u64(),                                // FILTER_SEQ
-    Policy::u8_range(0, 7),                       // FILTER_SEVERITY
-    Policy::string(uapi::CGL_EVENT_SUBSYS_MAX as u16), // FILTER_SUBSYS
-    Policy::u32_range(&RING_SIZE_RANGE),          // CONFIG_RING_SIZE
-    Policy::u8_range(0, 8),                       // CONFIG_PRINTK_LEVEL
-    Policy::reject(),                             // CONFIG_NEXT_SEQ
-    Policy::reject(),                             // CONFIG_RECORDS
-    Policy::reject(),                             // CONFIG_OVERWRITTEN
-    Policy::reject(),                             // CONFIG_DROPPED
-    Policy::reject(),                             // MODULE_NAME
-    Policy::reject(),                             // MODULE_FAMILY
-    Policy::reject(),                             // MODULE_DESC
+    Policy::reject(),                                   // EVENT_LOST
+    Policy::u64(),                                      // FILTER_SEQ
+    Policy::u8_range(0, 7),                             // FILTER_SEVERITY
+    Policy::string(uapi::CGL_EVENT_SUBSYS_MAX as u16),  // FILTER_SUBSYS
+    Policy::u32_range(&RING_SIZE_RANGE),                // CONFIG_RING_SIZE
+    Policy::u8_range(0, 8),                             // CONFIG_PRINTK_LEVEL
+    Policy::reject(),                                   // CONFIG_NEXT_SEQ
+    Policy::reject(),                                   // CONFIG_RECORDS
+    Policy::reject(),                                   // CONFIG_OVERWRITTEN
+    Policy::reject(),                                   // CONFIG_DROPPED
+    Policy::reject(),                                   // MODULE_NAME
+    Policy::reject(),                                   // MODULE_FAMILY
+    Policy::reject(),                                   // MODULE_DESC
 ];
 
 static OPS: [Op; 5] = [
@@ -160,10 +162,7 @@ impl DumpIt for EventGet {
             };
             // The record goes straight from the ring into the buffer, under
             // the ring lock: no copy, and nothing that can sleep.
-            let mut msg = match d.begin(CMD_EVENT_GET) {
-                Ok(m) => m,
-                Err(e) => return Err(e),
-            };
+            let mut msg = d.begin(CMD_EVENT_GET)?;
             let res = core.ring.read(from, filter, |rec, lost| {
                 put_record(&mut msg, rec, if report_lost { lost } else { 0 })
             });
@@ -216,7 +215,10 @@ impl DoIt for ConfigGet {
         let s = core.stats();
         let mut reply = req.new_reply(CMD_CONFIG_GET)?;
         reply.put_u32(A_CONFIG_RING_SIZE, s.capacity)?;
-        reply.put_u8(A_CONFIG_PRINTK_LEVEL, core.printk_level.load(Ordering::Relaxed) as u8)?;
+        reply.put_u8(
+            A_CONFIG_PRINTK_LEVEL,
+            core.printk_level.load(Ordering::Relaxed) as u8,
+        )?;
         reply.put_u64(A_CONFIG_NEXT_SEQ, s.next_seq)?;
         reply.put_u32(A_CONFIG_RECORDS, s.records)?;
         reply.put_u64(A_CONFIG_OVERWRITTEN, s.overwritten)?;
@@ -233,7 +235,11 @@ impl DoIt for ConfigSet {
         let size = opt(req.attr(A_CONFIG_RING_SIZE), Attr::u32)?;
         let level = opt(req.attr(A_CONFIG_PRINTK_LEVEL), Attr::u8)?;
         if size.is_none() && level.is_none() {
-            return Err(req.fail(EINVAL, c_str!("nothing to change: give a ring size or a printk level"), None));
+            return Err(req.fail(
+                EINVAL,
+                c_str!("nothing to change: give a ring size or a printk level"),
+                None,
+            ));
         }
         // The ring size is the change that can fail: make it first, so a
         // failure leaves everything as it was.
@@ -259,7 +265,10 @@ impl DumpIt for ModuleGet {
             };
             let mut msg = d.begin(CMD_MODULE_GET)?;
             msg.put_str(A_MODULE_NAME, m.name.to_str().unwrap_or("?"))?;
-            msg.put_str(A_MODULE_FAMILY, m.family.map_or("", |f| f.to_str().unwrap_or("")))?;
+            msg.put_str(
+                A_MODULE_FAMILY,
+                m.family.map_or("", |f| f.to_str().unwrap_or("")),
+            )?;
             msg.put_str(A_MODULE_DESC, m.description.to_str().unwrap_or(""))?;
             msg.commit();
             d.state()[0] += 1;
@@ -274,14 +283,18 @@ pub(crate) fn broadcast_pending(core: &crate::Core) {
         let from = core.broadcast_next.load(Ordering::Relaxed);
         if !FAMILY.has_listeners(GROUP_EVENTS) {
             // Nobody listens: followers start with a dump anyway.
-            core.broadcast_next.store(core.stats().next_seq, Ordering::Relaxed);
+            core.broadcast_next
+                .store(core.stats().next_seq, Ordering::Relaxed);
             return;
         }
         let Ok(mut msg) = FAMILY.new_event(CMD_EVENT_NEW) else {
             // Followers see the gap in sequence numbers and re-read.
             return;
         };
-        match core.ring.read(from, |_| true, |rec, _| put_record(&mut msg, rec, 0)) {
+        match core
+            .ring
+            .read(from, |_| true, |rec, _| put_record(&mut msg, rec, 0))
+        {
             None => return,
             Some((res, next)) => {
                 core.broadcast_next.store(next, Ordering::Relaxed);

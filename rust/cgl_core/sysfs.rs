@@ -52,6 +52,11 @@ impl fmt::Write for Show {
     }
 }
 
+/// The `show` of attribute `A`.
+///
+/// # Safety
+///
+/// Called by sysfs with a `PAGE_SIZE` buffer.
 unsafe extern "C" fn show_callback<A: Attribute>(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
@@ -67,6 +72,11 @@ unsafe extern "C" fn show_callback<A: Attribute>(
     }
 }
 
+/// The `store` of attribute `A`.
+///
+/// # Safety
+///
+/// Called by sysfs with `count` readable bytes at `buf`.
 unsafe extern "C" fn store_callback<A: Attribute>(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
