@@ -12,6 +12,8 @@
 
 pub mod event;
 pub mod genl;
+pub mod health;
+pub mod hrtimer;
 pub mod kunit;
 mod netlink;
 pub mod ring;

@@ -4,11 +4,9 @@
 # /sys/kernel/cgl/core: values readable, writable by root only, bad values
 # refused with an errno and no change.
 
+. "$(dirname "$0")/lib.sh"
+T=sysfs
 d=/sys/kernel/cgl/core
-fail=0
-ok() { echo "ok - sysfs: $1"; }
-nok() { echo "not ok - sysfs: $1"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 
 for f in ring_size printk_level next_seq records overwritten dropped; do
 	check "$f readable and numeric" "grep -qx '[0-9][0-9]*' $d/$f"
@@ -28,4 +26,4 @@ check "non-root cannot write ring_size" \
 check "non-root can read ring_size" \
 	"[ \"\$(setpriv --reuid=65534 --regid=65534 --clear-groups cat $d/ring_size)\" = 128 ]"
 echo "$old" > $d/ring_size
-exit $fail
+finish

@@ -10,3 +10,7 @@
 /// Event log ring arithmetic (`rust/cgl_core/ring.rs`).
 #[path = "../../../../../rust/cgl_core/ring.rs"]
 pub mod ring;
+
+/// Heartbeat deadline scheduling (`drivers/cgl/heartbeat/deadline.rs`).
+#[path = "../../../../../drivers/cgl/heartbeat/deadline.rs"]
+pub mod deadline;
