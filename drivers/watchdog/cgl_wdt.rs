@@ -108,7 +108,10 @@ struct Wdt {
     action: AtomicU32,
     gate_critical: AtomicBool,
     expirations: AtomicU64,
+    /// Pings refused since the module loaded.
     refused_pings: AtomicU64,
+    /// Whether the last ping was refused (one event per run of them).
+    refusing: AtomicBool,
     registered: AtomicBool,
 }
 
@@ -261,8 +264,9 @@ mod ops {
         let w = unsafe { Wdt::from_wdd(wdd) };
         let dead = cgl_core::health::critical_failures();
         if w.gate_critical.load(Ordering::Relaxed) && dead > 0 {
+            w.refused_pings.fetch_add(1, Ordering::Relaxed);
             // One event per run of refusals is enough to explain the reset.
-            if w.refused_pings.fetch_add(1, Ordering::Relaxed) == 0 {
+            if !w.refusing.swap(true, Ordering::Relaxed) {
                 let _ = cgl_event!(
                     Severity::Crit,
                     SUBSYS,
@@ -273,6 +277,7 @@ mod ops {
             }
             return 0;
         }
+        w.refusing.store(false, Ordering::Relaxed);
         w.arm();
         0
     }
@@ -358,6 +363,7 @@ impl Wdt {
             gate_critical: AtomicBool::new(false),
             expirations: AtomicU64::new(0),
             refused_pings: AtomicU64::new(0),
+            refusing: AtomicBool::new(false),
             registered: AtomicBool::new(false),
         })
     }

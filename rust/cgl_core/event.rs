@@ -284,6 +284,12 @@ impl EventRing {
         None
     }
 
+    /// Where a reader asking for records from `from` starts, and how many
+    /// of the records it asked for were overwritten.
+    pub fn start(&self, from: u64) -> ReadStart {
+        self.state.lock().index.read_from(from)
+    }
+
     /// Changes the capacity, keeping the newest records that fit. Nothing
     /// changes if memory runs out.
     pub fn resize(&self, capacity: u32) -> Result {

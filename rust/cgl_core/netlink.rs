@@ -149,33 +149,39 @@ impl DumpIt for EventGet {
         };
         let subsys = subsys_len.map(|n| &subsys_buf[..n]);
         // state[0]: next sequence number to send, 0 before the first step.
-        // state[1]: whether the loss was reported.
+        // Records overwritten since the previous step are reported as lost
+        // on the next message, so a slow dump still accounts for them.
         if d.state()[0] == 0 {
             let from = opt(d.attr(A_FILTER_SEQ), Attr::u64)?.unwrap_or(0).max(1);
             d.state()[0] = from as _;
         }
         loop {
             let from = d.state()[0] as u64;
-            let report_lost = d.state()[1] == 0;
             let filter = |r: &Record| {
                 (r.severity as u8) <= max_sev && subsys.map_or(true, |s| r.subsys().as_bytes() == s)
             };
             // The record goes straight from the ring into the buffer, under
             // the ring lock: no copy, and nothing that can sleep.
             let mut msg = d.begin(CMD_EVENT_GET)?;
-            let res = core.ring.read(from, filter, |rec, lost| {
-                put_record(&mut msg, rec, if report_lost { lost } else { 0 })
-            });
+            let res = core
+                .ring
+                .read(from, filter, |rec, lost| put_record(&mut msg, rec, lost));
             match res {
                 None => {
-                    drop(msg);
-                    return Ok(());
+                    // Nothing left to send; the loss, if any, still is.
+                    let start = core.ring.start(from);
+                    if start.lost == 0 {
+                        drop(msg);
+                        return Ok(());
+                    }
+                    msg.put_u64(A_EVENT_LOST, start.lost)?;
+                    msg.commit();
+                    d.state()[0] = start.first as _;
                 }
                 Some((Err(e), _)) => return Err(e),
                 Some((Ok(()), next)) => {
                     msg.commit();
                     d.state()[0] = next as _;
-                    d.state()[1] = 1;
                 }
             }
         }

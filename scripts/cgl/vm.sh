@@ -77,7 +77,7 @@ for ((i = 0; i < guests; i++)); do
 	printf '%s\n' "$cmd" > "$g/cmd"
 	cat > "$g/env" <<-ENV
 	export CGL_GUEST=$i CGL_GUESTS=$guests CGL_TREE='$tree' CGL_REPO='$repo'
-	export PATH='$PATH' HOME=/tmp LANG=C.UTF-8
+	export PATH='$PATH' HOME=/tmp LANG=C.UTF-8 CGL_INIT_ROOT=/mnt/host
 	ENV
 	net=()
 	for ((j = 0; j < guests; j++)); do

@@ -3,8 +3,15 @@
 //! Deadline scheduling of the application heartbeat monitor.
 //!
 //! An indexed min-heap of beat deadlines in caller-provided slots, so that
-//! one timer armed to [`Deadlines::next_deadline`] watches every entity,
+//! one timer armed to `Deadlines::next_deadline` watches every entity,
 //! each beat costs O(log n) and no operation allocates.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use core::ops::DerefMut;
 
@@ -134,7 +141,7 @@ pub struct Slot {
     pos: u32,
     /// Next free slot when free, or `NONE`.
     next_free: u32,
-    max_misses: u16,
+    max_misses: u32,
     gen: u16,
     live: bool,
     // Heap part: the element at heap position = this index.
@@ -203,7 +210,7 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
             len: 0,
             heap_len: 0,
             free_head: 0,
-            free_tail: (cap - 1) as u32,
+            free_tail: (cap as u32).saturating_sub(1),
         })
     }
 
@@ -264,7 +271,7 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
         let next_free = slot.next_free;
         slot.live = true;
         slot.period = period_ns;
-        slot.max_misses = max_misses as u16;
+        slot.max_misses = max_misses;
         slot.deadline = deadline;
         slot.last_beat = now;
         slot.misses = 0;
@@ -274,7 +281,7 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
         if next_free == NONE {
             self.free_tail = NONE;
         }
-        self.len += 1;
+        self.len = self.len.saturating_add(1);
         self.heap_push(index, deadline);
         Ok(handle)
     }
@@ -306,7 +313,11 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
         let slot = self.entity_mut(handle)?;
         let pos = slot.pos;
         slot.live = false;
-        slot.gen = if slot.gen >= GEN_MAX { 1 } else { slot.gen + 1 };
+        slot.gen = if slot.gen >= GEN_MAX {
+            1
+        } else {
+            slot.gen.saturating_add(1)
+        };
         slot.next_free = NONE;
         if pos != NONE {
             self.heap_remove(pos as usize);
@@ -316,7 +327,7 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
             None => self.free_head = index,
         }
         self.free_tail = index;
-        self.len -= 1;
+        self.len = self.len.saturating_sub(1);
         Ok(())
     }
 
@@ -325,7 +336,7 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
         let slot = self.entity(handle)?;
         Some(EntityState {
             period_ns: slot.period,
-            max_misses: u32::from(slot.max_misses),
+            max_misses: slot.max_misses,
             deadline: slot.deadline,
             misses: slot.misses,
             dead: slot.pos == NONE,
@@ -374,14 +385,19 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
             let Some(slot) = self.slots.get_mut(index as usize) else {
                 break;
             };
+            // Never 0 (registration checks it); 1 would still make progress.
             let period = slot.period.max(1);
             // Period boundaries at or before `now`: deadline + k * period
             // for k in 0..missed.
-            let missed = (now - deadline) / period + 1;
+            let missed = now
+                .saturating_sub(deadline)
+                .checked_div(period)
+                .unwrap_or(0)
+                .saturating_add(1);
             let misses = slot
                 .misses
                 .saturating_add(u32::try_from(missed).unwrap_or(u32::MAX));
-            let declared_dead = misses >= u32::from(slot.max_misses);
+            let declared_dead = misses >= slot.max_misses;
             slot.misses = misses;
             let handle = Handle::new(index, slot.gen);
             if declared_dead {
@@ -398,10 +414,10 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
                     deadline,
                     misses,
                     declared_dead,
-                    late_ns: now - deadline,
+                    late_ns: now.saturating_sub(deadline),
                 },
             );
-            reports += 1;
+            reports = reports.saturating_add(1);
         }
         reports
     }
@@ -440,14 +456,14 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
         if pos >= self.slots.len() {
             return;
         }
-        self.heap_len += 1;
+        self.heap_len = self.heap_len.saturating_add(1);
         self.sift_up(pos, ent, key);
     }
 
     /// Gives the entity at heap position `pos` deadline `key`.
     fn heap_update(&mut self, pos: usize, ent: u32, key: u64) {
         match self.heap_at(pos) {
-            Some(old) if key < old.0 => self.sift_up(pos, ent, key),
+            Some(old) if (key, ent) < old => self.sift_up(pos, ent, key),
             _ => self.sift_down(pos, ent, key),
         }
     }
@@ -461,7 +477,7 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
         else {
             return;
         };
-        self.heap_len -= 1;
+        self.heap_len = self.heap_len.saturating_sub(1);
         if let Some(s) = self.slots.get_mut(ent as usize) {
             s.pos = NONE;
         }
@@ -473,7 +489,7 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
     /// Places (`key`, `ent`) at `pos` or above, moving larger parents down.
     fn sift_up(&mut self, mut pos: usize, ent: u32, key: u64) {
         while pos > 0 {
-            let parent = (pos - 1) / 2;
+            let parent = pos.saturating_sub(1) / 2;
             let Some((pkey, pent)) = self.heap_at(parent) else {
                 break;
             };
@@ -490,7 +506,8 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
     fn sift_down(&mut self, mut pos: usize, ent: u32, key: u64) {
         let len = self.heap_len as usize;
         loop {
-            let left = 2 * pos + 1;
+            let left = pos.saturating_mul(2).saturating_add(1);
+            let right = left.saturating_add(1);
             if left >= len {
                 break;
             }
@@ -498,11 +515,11 @@ impl<S: DerefMut<Target = [Slot]>> Deadlines<S> {
                 break;
             };
             let mut cpos = left;
-            if left + 1 < len {
-                if let Some(right) = self.heap_at(left + 1) {
-                    if right < child {
-                        child = right;
-                        cpos = left + 1;
+            if right < len {
+                if let Some(r) = self.heap_at(right) {
+                    if r < child {
+                        child = r;
+                        cpos = right;
                     }
                 }
             }

@@ -200,3 +200,33 @@ class Checks:
             return self.check(name, e.errno in want and (e.msg is not None or not want_msg),
                               f"(got {errno.errorcode.get(e.errno)} msg={e.msg!r})")
         return self.check(name, False, "(no error)")
+
+
+# include/uapi/linux/cgl_heartbeat.h
+(HB_CMD_REGISTER, HB_CMD_BEAT, HB_CMD_UNREGISTER, HB_CMD_GET, HB_CMD_GROUP_GET,
+ HB_CMD_ALERT) = range(1, 7)
+(HB_A_PAD, HB_A_HANDLE, HB_A_NAME, HB_A_PERIOD_MS, HB_A_MAX_MISSES, HB_A_ACTION,
+ HB_A_SIGNAL, HB_A_COMMAND, HB_A_GROUP, HB_A_CRITICAL, HB_A_PID, HB_A_STATE,
+ HB_A_MISSES, HB_A_LAST_BEAT_NS, HB_A_DEADLINE_NS, HB_A_LATE_NS, HB_A_GROUP_MEMBERS,
+ HB_A_GROUP_DEAD) = range(1, 19)
+HB_ACT_EVENT, HB_ACT_SIGNAL, HB_ACT_NOTIFY, HB_ACT_COMMAND, HB_ACT_PANIC = range(5)
+HB_STATE_ALIVE, HB_STATE_LATE, HB_STATE_DEAD, HB_STATE_EXITED = range(4)
+
+
+def hb_register(s, fam, name, period_ms, misses, action=None, signal=None, group=None,
+                critical=False, pid=None, command=None):
+    """Register an entity; returns its handle."""
+    a = a_str(HB_A_NAME, name) + a_u32(HB_A_PERIOD_MS, period_ms) + a_u32(HB_A_MAX_MISSES, misses)
+    if action is not None:
+        a += a_u8(HB_A_ACTION, action)
+    if signal is not None:
+        a += a_u8(HB_A_SIGNAL, signal)
+    if group is not None:
+        a += a_str(HB_A_GROUP, group)
+    if critical:
+        a += attr(HB_A_CRITICAL, b"")
+    if pid is not None:
+        a += a_u32(HB_A_PID, pid)
+    if command is not None:
+        a += a_str(HB_A_COMMAND, command)
+    return s.request(fam, HB_CMD_REGISTER, a)[0].u32(HB_A_HANDLE)

@@ -204,6 +204,18 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Few distinct periods and whole-millisecond steps: many equal deadlines,
+/// whose order is the slot index.
+fn tie_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => ((1u64..=3).prop_map(|k| k * MS), 1u32..=6).prop_map(|(p, m)| Op::Register(p, m)),
+        3 => any::<usize>().prop_map(Op::Beat),
+        3 => any::<usize>().prop_map(Op::Unregister),
+        3 => (0u64..3).prop_map(|k| Op::Advance(k * MS)),
+        1 => (0u64..3, 0usize..4).prop_map(|(k, l)| Op::ExpireAtMost(k * MS, l)),
+    ]
+}
+
 fn start() -> impl Strategy<Value = u64> {
     prop_oneof![
         Just(0u64),
@@ -215,7 +227,7 @@ fn start() -> impl Strategy<Value = u64> {
 fn check(q: &Deadlines<Vec<Slot>>, m: &Model, issued: &[Handle]) -> Result<(), TestCaseError> {
     prop_assert_eq!(q.next_deadline(), m.next_deadline());
     prop_assert_eq!(q.len(), m.ents.iter().flatten().count());
-    prop_assert_eq!(q.is_empty(), q.len() == 0);
+    prop_assert_eq!(q.is_empty(), m.ents.iter().all(Option::is_none));
     prop_assert_eq!(q.watched(), m.watched().count());
     for &h in issued {
         prop_assert_eq!(q.state(h), m.state(h));
@@ -236,6 +248,20 @@ proptest! {
         t0 in start(),
         ops in proptest::collection::vec(op(), 0..300),
     ) {
+        run(cap, t0, ops)?;
+    }
+
+    #[test]
+    fn matches_model_with_ties(
+        cap in 1usize..40,
+        ops in proptest::collection::vec(tie_op(), 0..300),
+    ) {
+        run(cap, 0, ops)?;
+    }
+}
+
+fn run(cap: usize, t0: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    {
         let mut q = queue(cap);
         let mut m = Model::new(cap);
         prop_assert_eq!(q.capacity(), cap);
@@ -292,6 +318,7 @@ proptest! {
             check(&q, &m, &issued)?;
         }
     }
+    Ok(())
 }
 
 fn states(q: &Deadlines<Vec<Slot>>, hs: &[Handle]) -> Vec<Option<EntityState>> {
@@ -331,7 +358,10 @@ fn stale_handle_after_reuse_rejected() {
     assert_eq!(q.beat(new, 7), Ok(false));
     assert_eq!(q.unregister(new), Ok(()));
     assert_eq!(q.unregister(new), Err(DeadlineError::BadHandle));
-    assert_eq!(q.beat(Handle::from_u32(0), 0), Err(DeadlineError::BadHandle));
+    assert_eq!(
+        q.beat(Handle::from_u32(0), 0),
+        Err(DeadlineError::BadHandle)
+    );
     assert_eq!(
         q.beat(Handle::from_u32(u32::MAX), 0),
         Err(DeadlineError::BadHandle)
@@ -411,7 +441,10 @@ fn dead_entity_parked_then_revived() {
     assert!(got.iter().all(|&(g, m)| g == h && m.late_ns == 0));
     assert_eq!(q.next_deadline(), None);
     assert_eq!(q.watched(), 0);
-    assert_eq!(q.expire(10_000 * MS, |_, _| panic!("parked entity reported")), 0);
+    assert_eq!(
+        q.expire(10_000 * MS, |_, _| panic!("parked entity reported")),
+        0
+    );
     let s = q.state(h).unwrap();
     assert!(s.dead);
     assert_eq!((s.misses, s.deadline, s.last_beat), (3, 30 * MS, 0));

@@ -108,7 +108,10 @@ fn wraps_and_counts_loss() {
 #[test]
 fn rejects_bad_capacity() {
     assert_eq!(RingIndex::new(0), Err(RingError::BadCapacity));
-    assert_eq!(RingIndex::new(MAX_CAPACITY + 1), Err(RingError::BadCapacity));
+    assert_eq!(
+        RingIndex::new(MAX_CAPACITY + 1),
+        Err(RingError::BadCapacity)
+    );
     let mut ring = RingIndex::new(4).unwrap();
     assert_eq!(ring.resize(0), Err(RingError::BadCapacity));
     assert_eq!(ring.capacity(), 4);
