@@ -426,16 +426,16 @@ impl Monitor {
         };
     }
 
-    /// Arms the timer for the earliest deadline, if it is not armed for it
-    /// already. Called with the lock held.
+    /// Arms the timer for the earliest deadline if that is earlier than
+    /// what it is armed for. Beats only move deadlines later, so a beat
+    /// never reprograms the timer: it may fire early, find nothing due and
+    /// be armed again from the work item. Called with the lock held.
     fn rearm(&self, inner: &mut Inner) {
-        match inner.sched.next_deadline() {
-            Some(next) if next != inner.armed_ns => {
+        if let Some(next) = inner.sched.next_deadline() {
+            if inner.armed_ns == 0 || next < inner.armed_ns {
                 inner.armed_ns = next;
                 self.timer.start_at_ns(next);
             }
-            Some(_) => {}
-            None => inner.armed_ns = 0,
         }
     }
 

@@ -249,6 +249,7 @@ os.close(fd)
 # 10. A dead critical entity stops the watchdog's feeding.
 WDT = "/sys/kernel/cgl/wdt/"
 if os.path.exists(WDT):
+    old_action = open(WDT + "action").read().strip()
     open(WDT + "action", "w").write("event")
     open(WDT + "gate_critical", "w").write("1")
     wfd = os.open("/dev/watchdog0", os.O_WRONLY)
@@ -267,6 +268,7 @@ if os.path.exists(WDT):
     os.write(wfd, b"V")
     os.close(wfd)
     open(WDT + "gate_critical", "w").write("0")
+    open(WDT + "action", "w").write(old_action)
 
 unregister("selftest-a")
 t.check("all test entities gone", count() == n0)

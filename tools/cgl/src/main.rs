@@ -1,0 +1,1016 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `cgl-ctl`: the admin tool of the cgl (carrier grade Linux) kernel
+//! modules.
+//!
+//! It speaks generic netlink to the `cgl_core` family
+//! (`include/uapi/linux/cgl_core.h`): `status` shows what is loaded,
+//! `events list|follow|log|config` read, stream, append to and tune the
+//! event log. `hb ...` drives the application heartbeat monitor (the
+//! `cgl_hb` family, `include/uapi/linux/cgl_heartbeat.h`) and `wdt status`
+//! shows the CGL watchdog (sysfs). `-j` gives JSON like iproute2's `-j`.
+//!
+//! # Why neli
+//!
+//! The netlink plumbing ([`genl`]) uses `neli` 0.7 rather than the
+//! `netlink-packet-*` crates. Both open the socket, join multicast groups
+//! by id and report `ENOBUFS` as an `io::Error`, and both ship the `nlctrl`
+//! constants. The deciding difference is errors: `neli` parses
+//! `NLMSG_ERROR` and the `NLMSG_DONE` of a failed dump *with* their
+//! extended-ACK attributes (`NLMSGERR_ATTR_MSG`, `NLMSGERR_ATTR_OFFS`), so
+//! the kernel's own message reaches the user, while
+//! `netlink-packet-core` 0.9 keeps only the errno and the echoed header;
+//! and a new family there needs a hand-written `GenlFamily` type with
+//! emit/parse impls for every message. With `neli` a family is just an id
+//! and the attributes stay plain bytes ([`genl::AttrMap`]). neli's
+//! `NlRouter` is not used: its background thread drops `ENOBUFS` when no
+//! request is pending and sorts multicast by the `nl_groups` bitmask,
+//! which is empty for group ids above 31; [`genl::GenlSocket`] drives
+//! `neli::socket::NlSocket` directly instead.
+
+mod event;
+mod follow;
+mod genl;
+mod hb;
+mod state;
+mod syslog;
+mod uapi;
+mod wdt;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use event::{Filter, Item, Record};
+use follow::{Abort, Follower, Incoming, Source, Start};
+use genl::{AttrMap, Family, GenlSocket, Received};
+use uapi::*;
+
+/// Command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cgl-ctl",
+    version,
+    about = "Admin tool of the cgl kernel modules"
+)]
+struct Cli {
+    /// JSON output (an array for lists, one object per line for follow).
+    #[arg(short, long, global = true)]
+    json: bool,
+    /// Pretty-print JSON (not for follow: one object per line).
+    #[arg(short, long, global = true)]
+    pretty: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Show the cgl_core family, the registered modules, every cgl
+    /// netlink family, /sys/kernel/cgl, the heartbeat counters and the
+    /// CGL watchdog.
+    Status,
+    /// The event log.
+    #[command(subcommand)]
+    Events(EventsCmd),
+    /// The application heartbeat monitor.
+    #[command(subcommand)]
+    Hb(hb::HbCmd),
+    /// The CGL watchdog.
+    #[command(subcommand)]
+    Wdt(wdt::WdtCmd),
+}
+
+/// `events` subcommands.
+#[derive(Subcommand, Debug)]
+enum EventsCmd {
+    /// Print the records held in the ring.
+    List(ListArgs),
+    /// Print (and forward) records as they come.
+    Follow(FollowArgs),
+    /// Append a record (needs CAP_NET_ADMIN).
+    Log(LogArgs),
+    /// Show the configuration and counters; change them with options
+    /// (needs CAP_NET_ADMIN).
+    Config(ConfigArgs),
+}
+
+/// Filters shared by `list` and `follow`.
+#[derive(Args, Debug, Clone)]
+struct FilterArgs {
+    /// First sequence number wanted.
+    #[arg(long, value_name = "N")]
+    from_seq: Option<u64>,
+    /// Most verbose severity wanted: a name (emerg, alert, crit, err,
+    /// warning, notice, info, debug) or 0-7.
+    #[arg(long, value_name = "LEVEL", value_parser = event::parse_severity)]
+    severity: Option<u8>,
+    /// Only this subsystem.
+    #[arg(long, value_name = "NAME")]
+    subsys: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(&self) -> Filter {
+        Filter {
+            severity: self.severity,
+            subsys: self.subsys.clone(),
+        }
+    }
+}
+
+/// `events list`.
+#[derive(Args, Debug)]
+struct ListArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Only the newest N records.
+    #[arg(long, value_name = "N")]
+    last: Option<usize>,
+}
+
+/// `events follow`.
+#[derive(Args, Debug)]
+struct FollowArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Also forward every record as RFC 5424 syslog to udp://HOST:PORT
+    /// or tcp://HOST:PORT (octet-counting framing).
+    #[arg(long, value_name = "URL", value_parser = syslog::parse_target)]
+    syslog: Option<syslog::Target>,
+    /// Keep the last forwarded sequence number in FILE and resume after
+    /// it.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// HOSTNAME of syslog messages (default: this host's name).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// Exit after N records.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Exit (successfully) after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+}
+
+/// A payload given in hex.
+#[derive(Debug, Clone)]
+struct Hex(Vec<u8>);
+
+fn parse_payload(s: &str) -> Result<Hex, String> {
+    let v = event::parse_hex(s)?;
+    if v.len() > CGL_EVENT_PAYLOAD_MAX {
+        return Err(format!(
+            "payload of {} bytes, at most {CGL_EVENT_PAYLOAD_MAX}",
+            v.len()
+        ));
+    }
+    Ok(Hex(v))
+}
+
+/// `events log`.
+#[derive(Args, Debug)]
+struct LogArgs {
+    /// Severity: a name or 0-7.
+    #[arg(long, value_name = "LEVEL", value_parser = event::parse_severity)]
+    severity: u8,
+    /// Event id (subsystem defined).
+    #[arg(long, value_name = "N")]
+    id: Option<u32>,
+    /// Subsystem (the kernel's default: "user").
+    #[arg(long, value_name = "NAME")]
+    subsys: Option<String>,
+    /// Binary payload, in hex.
+    #[arg(long, value_name = "HEX", value_parser = parse_payload)]
+    payload: Option<Hex>,
+    /// The message (words are joined with spaces).
+    #[arg(required = true, value_name = "MESSAGE")]
+    message: Vec<String>,
+}
+
+/// `events config`.
+#[derive(Args, Debug)]
+struct ConfigArgs {
+    /// New ring size, in records.
+    #[arg(long, value_name = "N")]
+    ring_size: Option<u32>,
+    /// New printk level (0-8): records more severe than it also go to the
+    /// kernel log.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+    printk_level: Option<u8>,
+}
+
+/// A failure: the message (printed after `cgl-ctl: `) and the exit code.
+#[derive(Debug)]
+struct Fail {
+    msg: String,
+    code: u8,
+}
+
+impl Fail {
+    /// A runtime error (exit code 1).
+    fn new(msg: impl Into<String>) -> Self {
+        Fail {
+            msg: msg.into(),
+            code: 1,
+        }
+    }
+}
+
+impl From<genl::Error> for Fail {
+    fn from(e: genl::Error) -> Self {
+        Fail::new(e.to_string())
+    }
+}
+
+/// Output was closed (e.g. `| head`): stop quietly.
+const CLOSED: &str = "\0closed";
+
+/// Writes to stdout; a closed pipe becomes a quiet stop.
+fn out(s: &str) -> Result<(), Fail> {
+    let mut o = io::stdout().lock();
+    o.write_all(s.as_bytes())
+        .and_then(|_| o.flush())
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                Fail::new(CLOSED)
+            } else {
+                Fail::new(format!("stdout: {e}"))
+            }
+        })
+}
+
+/// Prints a JSON value, pretty or compact, with a newline.
+fn out_json(v: &Value, pretty: bool) -> Result<(), Fail> {
+    let s = if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    }
+    .map_err(|e| Fail::new(format!("json: {e}")))?;
+    out(&(s + "\n"))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        // --help, --version.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let s = e.render().to_string();
+            eprint!("cgl-ctl: {}", s.strip_prefix("error: ").unwrap_or(&s));
+            return ExitCode::from(2);
+        }
+    };
+    let res = match &cli.cmd {
+        Cmd::Status => status(&cli),
+        Cmd::Events(EventsCmd::List(a)) => list(&cli, a),
+        Cmd::Events(EventsCmd::Follow(a)) => follow_cmd(&cli, a),
+        Cmd::Events(EventsCmd::Log(a)) => log(&cli, a),
+        Cmd::Events(EventsCmd::Config(a)) => config(&cli, a),
+        Cmd::Hb(c) => hb::run(&cli, c),
+        Cmd::Wdt(c) => wdt::run(&cli, c),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.msg == CLOSED => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("cgl-ctl: {}", f.msg);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Opens a socket and resolves `cgl_core`, or explains that it is absent.
+fn core_family(sock: &mut GenlSocket) -> Result<Family, Fail> {
+    match sock.resolve_family(CGL_CORE_GENL_NAME)? {
+        Some(f) => {
+            if f.version != u32::from(CGL_CORE_GENL_VERSION) {
+                eprintln!(
+                    "cgl-ctl: warning: {} is version {}, this tool speaks version {}",
+                    CGL_CORE_GENL_NAME, f.version, CGL_CORE_GENL_VERSION
+                );
+            }
+            Ok(f)
+        }
+        None => Err(Fail::new(format!(
+            "generic netlink family {CGL_CORE_GENL_NAME} not found (is the cgl_core module loaded?)"
+        ))),
+    }
+}
+
+fn open() -> Result<GenlSocket, Fail> {
+    GenlSocket::open().map_err(|e| Fail::new(format!("cannot open a netlink socket: {e}")))
+}
+
+/// Directory of the cgl sysfs tree.
+const SYSFS_ROOT: &str = "/sys/kernel/cgl";
+
+/// Subdirectories of `root`, sorted; `None` if `root` is absent.
+fn subdirs(root: &Path) -> Option<Vec<String>> {
+    let rd = std::fs::read_dir(root).ok()?;
+    let mut v: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    Some(v)
+}
+
+fn groups_json(f: &Family) -> Value {
+    Value::Array(
+        f.groups
+            .iter()
+            .map(|g| json!({"name": g.name, "id": g.id}))
+            .collect(),
+    )
+}
+
+/// Left-aligned columns, two spaces apart, each row indented by two.
+fn columns(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut s = String::new();
+    for r in rows {
+        let mut line = String::from("  ");
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                let pad = widths[i] - c.chars().count() + 2;
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// The heartbeat monitor's counters in /sys/kernel/cgl/heartbeat.
+const HB_COUNTERS: [&str; 5] = ["count", "limit", "misses", "deaths", "exits"];
+
+/// The heartbeat counters under `dir`; `None` if the directory is absent.
+fn hb_counters(dir: &Path) -> Option<Vec<(&'static str, Option<u64>)>> {
+    if !dir.is_dir() {
+        return None;
+    }
+    Some(
+        HB_COUNTERS
+            .iter()
+            .map(|&k| {
+                let v = std::fs::read_to_string(dir.join(k))
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+                (k, v)
+            })
+            .collect(),
+    )
+}
+
+/// The `heartbeat:` line of `status`.
+fn hb_line(c: &Option<Vec<(&'static str, Option<u64>)>>) -> String {
+    let Some(c) = c else {
+        return "heartbeat: absent\n".into();
+    };
+    let get = |k: &str| {
+        c.iter()
+            .find(|(n, _)| *n == k)
+            .and_then(|(_, v)| *v)
+            .map_or("?".into(), |v| v.to_string())
+    };
+    format!(
+        "heartbeat: {} entities (limit {}), misses {}, deaths {}, exits {}\n",
+        get("count"),
+        get("limit"),
+        get("misses"),
+        get("deaths"),
+        get("exits")
+    )
+}
+
+/// The `watchdog:` line of `status`.
+fn wdt_line(w: &Option<wdt::Status>) -> String {
+    let Some(w) = w else {
+        return format!("watchdog: no \"{}\" device\n", wdt::IDENTITY);
+    };
+    let mut parts = vec![w.device.clone()];
+    if let Some(s) = w.get("state") {
+        parts.push(s.to_string());
+    }
+    if let Some(t) = w.get("timeout") {
+        parts.push(format!("timeout {t}s"));
+    }
+    if let Some(a) = w.get("action") {
+        parts.push(format!("action {a}"));
+    }
+    format!("watchdog: {}\n", parts.join(", "))
+}
+
+fn status(cli: &Cli) -> Result<(), Fail> {
+    let mut sock = open()?;
+    let core = core_family(&mut sock)?;
+    let modules = sock.dump(
+        core.id,
+        CGL_CORE_GENL_VERSION,
+        CGL_CORE_CMD_MODULE_GET,
+        &AttrMap::new(),
+    )?;
+    let modules: Vec<[String; 3]> = modules
+        .iter()
+        .map(|m| {
+            [
+                m.attrs.string(CGL_A_MODULE_NAME).unwrap_or_default(),
+                m.attrs.string(CGL_A_MODULE_FAMILY).unwrap_or_default(),
+                m.attrs.string(CGL_A_MODULE_DESC).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut families: Vec<Family> = sock
+        .families()?
+        .into_iter()
+        .filter(|f| f.name.starts_with("cgl"))
+        .collect();
+    families.sort_by(|a, b| a.name.cmp(&b.name));
+    let sysfs = subdirs(Path::new(SYSFS_ROOT));
+    let hb = hb_counters(&Path::new(SYSFS_ROOT).join("heartbeat"));
+    let wdt = wdt::read(Path::new(wdt::CLASS_DIR), Path::new(wdt::CGL_DIR));
+
+    if cli.json {
+        let v = json!({
+            "core": {
+                "name": core.name,
+                "id": core.id,
+                "version": core.version,
+                "groups": groups_json(&core),
+            },
+            "modules": modules.iter().map(|[n, f, d]| json!({
+                "name": n,
+                "family": if f.is_empty() { Value::Null } else { Value::String(f.clone()) },
+                "description": d,
+            })).collect::<Vec<_>>(),
+            "families": families.iter().map(|f| json!({
+                "name": f.name,
+                "id": f.id,
+                "version": f.version,
+                "groups": groups_json(f),
+            })).collect::<Vec<_>>(),
+            "sysfs": sysfs,
+            "heartbeat": hb.as_ref().map(|c| c
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()),
+            "wdt": wdt.as_ref().map(wdt::Status::to_json),
+        });
+        return out_json(&v, cli.pretty);
+    }
+
+    let mut s = format!(
+        "{}: present, version {} (family id {})\n",
+        core.name, core.version, core.id
+    );
+    s.push_str(&format!("modules ({}):\n", modules.len()));
+    if !modules.is_empty() {
+        let mut rows = vec![vec!["NAME".into(), "FAMILY".into(), "DESCRIPTION".into()]];
+        for [n, f, d] in &modules {
+            let f = if f.is_empty() { "-".into() } else { f.clone() };
+            rows.push(vec![n.clone(), f, d.clone()]);
+        }
+        s.push_str(&columns(&rows));
+    }
+    s.push_str(&format!("netlink families ({}):\n", families.len()));
+    if !families.is_empty() {
+        let mut rows = vec![vec![
+            "NAME".into(),
+            "ID".into(),
+            "VERSION".into(),
+            "GROUPS".into(),
+        ]];
+        for f in &families {
+            let g: Vec<String> = f
+                .groups
+                .iter()
+                .map(|g| format!("{}({})", g.name, g.id))
+                .collect();
+            rows.push(vec![
+                f.name.clone(),
+                f.id.to_string(),
+                f.version.to_string(),
+                if g.is_empty() {
+                    "-".into()
+                } else {
+                    g.join(",")
+                },
+            ]);
+        }
+        s.push_str(&columns(&rows));
+    }
+    match &sysfs {
+        None => s.push_str(&format!("{SYSFS_ROOT}: absent\n")),
+        Some(dirs) => {
+            s.push_str(&format!("{SYSFS_ROOT} ({}):\n", dirs.len()));
+            for d in dirs {
+                s.push_str(&format!("  {d}\n"));
+            }
+        }
+    }
+    s.push_str(&hb_line(&hb));
+    s.push_str(&wdt_line(&wdt));
+    out(&s)
+}
+
+fn list(cli: &Cli, a: &ListArgs) -> Result<(), Fail> {
+    let mut sock = open()?;
+    let core = core_family(&mut sock)?;
+    let filter = a.filter.filter();
+    let mut decoded = Vec::new();
+    sock.request_each(
+        core.id,
+        CGL_CORE_GENL_VERSION,
+        CGL_CORE_CMD_EVENT_GET,
+        &filter.dump_attrs(a.filter.from_seq),
+        libc::NLM_F_DUMP as u16,
+        |m| -> Result<(), Fail> {
+            decoded.push(Record::decode(&m.attrs)?);
+            Ok(())
+        },
+    )?;
+    let mut items = event::items_from(decoded);
+    if let Some(n) = a.last {
+        items = event::keep_last(items, n);
+    }
+    if cli.json {
+        let v = Value::Array(items.iter().map(Item::to_json).collect());
+        out_json(&v, cli.pretty)
+    } else {
+        out(&event::table(&items))
+    }
+}
+
+fn log(cli: &Cli, a: &LogArgs) -> Result<(), Fail> {
+    let mut sock = open()?;
+    let core = core_family(&mut sock)?;
+    let mut attrs = AttrMap::new();
+    attrs.push_u8(CGL_A_EVENT_SEVERITY, a.severity);
+    attrs.push_str(CGL_A_EVENT_MSG, &a.message.join(" "));
+    if let Some(id) = a.id {
+        attrs.push_u32(CGL_A_EVENT_ID, id);
+    }
+    if let Some(s) = &a.subsys {
+        attrs.push_str(CGL_A_EVENT_SUBSYS, s);
+    }
+    if let Some(Hex(p)) = &a.payload {
+        attrs.push(CGL_A_EVENT_PAYLOAD, p);
+    }
+    let replies = sock.request(
+        core.id,
+        CGL_CORE_GENL_VERSION,
+        CGL_CORE_CMD_EVENT_LOG,
+        &attrs,
+        0,
+    )?;
+    let mut seq = None;
+    for r in &replies {
+        if let Some(s) = r.attrs.u64(CGL_A_EVENT_SEQ)? {
+            seq = Some(s);
+        }
+    }
+    let seq =
+        seq.ok_or_else(|| Fail::new("the kernel logged the record but sent no sequence number"))?;
+    if cli.json {
+        out_json(&json!({ "seq": seq }), cli.pretty)
+    } else {
+        out(&format!("seq {seq}\n"))
+    }
+}
+
+/// The fields of `CONFIG_GET`, in the order printed.
+const CONFIG_FIELDS: [(&str, u16); 6] = [
+    ("ring_size", CGL_A_CONFIG_RING_SIZE),
+    ("printk_level", CGL_A_CONFIG_PRINTK_LEVEL),
+    ("next_seq", CGL_A_CONFIG_NEXT_SEQ),
+    ("records", CGL_A_CONFIG_RECORDS),
+    ("overwritten", CGL_A_CONFIG_OVERWRITTEN),
+    ("dropped", CGL_A_CONFIG_DROPPED),
+];
+
+/// Reads the configuration as (name, value) pairs.
+fn config_get(sock: &mut GenlSocket, core: &Family) -> Result<Vec<(&'static str, u64)>, Fail> {
+    let replies = sock.request(
+        core.id,
+        CGL_CORE_GENL_VERSION,
+        CGL_CORE_CMD_CONFIG_GET,
+        &AttrMap::new(),
+        0,
+    )?;
+    let a = replies
+        .first()
+        .map(|m| &m.attrs)
+        .ok_or_else(|| Fail::new("the kernel sent no configuration"))?;
+    let mut v = Vec::new();
+    for (name, ty) in CONFIG_FIELDS {
+        let val = match a.get(ty).map(<[u8]>::len) {
+            None => continue,
+            Some(1) => a.u8(ty)?.map(u64::from),
+            Some(4) => a.u32(ty)?.map(u64::from),
+            _ => a.u64(ty)?,
+        };
+        if let Some(val) = val {
+            v.push((name, val));
+        }
+    }
+    Ok(v)
+}
+
+fn config(cli: &Cli, a: &ConfigArgs) -> Result<(), Fail> {
+    let mut sock = open()?;
+    let core = core_family(&mut sock)?;
+    if a.ring_size.is_some() || a.printk_level.is_some() {
+        let mut attrs = AttrMap::new();
+        if let Some(n) = a.ring_size {
+            attrs.push_u32(CGL_A_CONFIG_RING_SIZE, n);
+        }
+        if let Some(n) = a.printk_level {
+            attrs.push_u8(CGL_A_CONFIG_PRINTK_LEVEL, n);
+        }
+        sock.request(
+            core.id,
+            CGL_CORE_GENL_VERSION,
+            CGL_CORE_CMD_CONFIG_SET,
+            &attrs,
+            0,
+        )?;
+    }
+    let cfg = config_get(&mut sock, &core)?;
+    if cli.json {
+        let m: serde_json::Map<String, Value> =
+            cfg.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        out_json(&Value::Object(m), cli.pretty)
+    } else {
+        let w = cfg.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        let s: String = cfg.iter().map(|(k, v)| format!("{k:<w$}  {v}\n")).collect();
+        out(&s)
+    }
+}
+
+/// The kernel side of `events follow`: one socket for requests and dumps,
+/// one that only receives the "events" group.
+struct NetlinkSource {
+    req: GenlSocket,
+    mc: GenlSocket,
+    family: u16,
+    filter: Filter,
+}
+
+impl Source for NetlinkSource {
+    fn next_seq(&mut self) -> Result<u64, Abort> {
+        let replies = self.req.request(
+            self.family,
+            CGL_CORE_GENL_VERSION,
+            CGL_CORE_CMD_CONFIG_GET,
+            &AttrMap::new(),
+            0,
+        )?;
+        replies
+            .iter()
+            .find_map(|m| m.attrs.u64(CGL_A_CONFIG_NEXT_SEQ).transpose())
+            .transpose()?
+            .ok_or_else(|| Abort::Fail("the kernel sent no next sequence number".into()))
+    }
+
+    fn dump(
+        &mut self,
+        from: u64,
+        f: &mut dyn FnMut(event::Decoded) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
+        self.req.request_each(
+            self.family,
+            CGL_CORE_GENL_VERSION,
+            CGL_CORE_CMD_EVENT_GET,
+            &self.filter.dump_attrs(Some(from)),
+            libc::NLM_F_DUMP as u16,
+            |m| f(Record::decode(&m.attrs)?),
+        )
+    }
+
+    fn recv(&mut self) -> Result<Incoming, Abort> {
+        Ok(match self.mc.recv(Some(follow::POLL_SLICE))? {
+            Received::Msg(m) if m.family == self.family && m.cmd == CGL_CORE_CMD_EVENT_NEW => {
+                match Record::decode(&m.attrs)?.record {
+                    Some(r) => Incoming::Record(r),
+                    None => Incoming::Idle,
+                }
+            }
+            Received::Msg(_) | Received::Timeout | Received::Interrupted => Incoming::Idle,
+            Received::Overrun => Incoming::Overrun,
+        })
+    }
+}
+
+/// This host's name, for syslog.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Where followed items go: stdout, syslog, the state file.
+struct Emitter<'a> {
+    json: bool,
+    sink: Option<syslog::Sink>,
+    hostname: String,
+    state: Option<&'a Path>,
+    /// Last record forwarded (and saved).
+    last: Option<u64>,
+    records: u64,
+    count: Option<u64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Emitter<'_> {
+    fn emit(&mut self, item: Item) -> Result<(), Abort> {
+        let line = if self.json {
+            item.to_json().to_string()
+        } else {
+            item.line()
+        };
+        match out(&(line + "\n")) {
+            Ok(()) => {}
+            Err(f) if f.msg == CLOSED => return Err(Abort::Stop),
+            Err(f) => return Err(Abort::Fail(f.msg)),
+        }
+        if let Some(sink) = &mut self.sink {
+            let msg = match &item {
+                Item::Record(r) => syslog::format_record(r, &self.hostname),
+                Item::Lost(n) => syslog::format_lost(*n, syslog::now_ns(), &self.hostname),
+            };
+            match sink.send(&msg, &self.stop) {
+                Ok(true) => {}
+                Ok(false) => return Err(Abort::Stop),
+                Err(e) => return Err(Abort::Fail(format!("syslog: {e}"))),
+            }
+        }
+        if let Item::Record(r) = &item {
+            self.last = Some(r.seq);
+            self.save()?;
+            self.records += 1;
+            if self.count.is_some_and(|c| self.records >= c) {
+                return Err(Abort::Stop);
+            }
+        }
+        Ok(())
+    }
+
+    fn save(&self) -> Result<(), Abort> {
+        if let (Some(p), Some(seq)) = (self.state, self.last) {
+            state::save(p, seq)
+                .map_err(|e| Abort::Fail(format!("state file {}: {e}", p.display())))?;
+        }
+        Ok(())
+    }
+}
+
+fn follow_cmd(cli: &Cli, a: &FollowArgs) -> Result<(), Fail> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .map_err(|e| Fail::new(format!("cannot handle signals: {e}")))?;
+    }
+    let deadline = match a.timeout {
+        Some(t) if t.is_finite() && t >= 0.0 => Some(Instant::now() + Duration::from_secs_f64(t)),
+        Some(t) => {
+            return Err(Fail {
+                msg: format!("--timeout {t}: not a number of seconds"),
+                code: 2,
+            })
+        }
+        None => None,
+    };
+    let saved = match &a.state {
+        Some(p) => state::load(p).map_err(|e| Fail::new(format!("state file: {e}")))?,
+        None => None,
+    };
+
+    let mut req = open()?;
+    let core = core_family(&mut req)?;
+    let group = core.group(CGL_CORE_MCGRP_EVENTS).ok_or_else(|| {
+        Fail::new(format!(
+            "{CGL_CORE_GENL_NAME} has no \"{CGL_CORE_MCGRP_EVENTS}\" multicast group"
+        ))
+    })?;
+    // Subscribe first: whatever is created from here on is queued, so the
+    // dump that follows cannot leave a hole.
+    let mut mc = open()?;
+    // A large queue makes overruns rare; the kernel caps it at rmem_max.
+    let _ = mc.set_recv_buffer(4 << 20);
+    mc.subscribe(group)?;
+
+    let filter = a.filter.filter();
+    let mut src = NetlinkSource {
+        req,
+        mc,
+        family: core.id,
+        filter: filter.clone(),
+    };
+    let sink = match &a.syslog {
+        Some(t) => {
+            Some(syslog::Sink::open(t.clone()).map_err(|e| Fail::new(format!("syslog: {e}")))?)
+        }
+        None => None,
+    };
+    // Last record forwarded, as the state file will say.
+    let mut last = saved;
+    let start = match (a.filter.from_seq, saved) {
+        (Some(s), _) => Start::From(s),
+        (None, Some(s)) => {
+            let next = src.next_seq().map_err(abort_to_fail)?;
+            if s >= next {
+                // The kernel's numbers restarted below ours: a reboot or
+                // a reloaded module. Its whole ring is new to us.
+                eprintln!(
+                    "cgl-ctl: saved sequence number {s} is not below the kernel's next ({next}): \
+                     the log restarted; following from its oldest record"
+                );
+                last = Some(0);
+                Start::From(1)
+            } else {
+                Start::From(s + 1)
+            }
+        }
+        (None, None) => Start::New,
+    };
+
+    let mut em = Emitter {
+        json: cli.json,
+        sink,
+        hostname: a.hostname.clone().unwrap_or_else(hostname),
+        state: a.state.as_deref(),
+        last,
+        records: 0,
+        count: a.count,
+        stop: Arc::clone(&stop),
+    };
+
+    let should_stop = || {
+        stop.load(Ordering::Relaxed)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+            || a.count == Some(0)
+    };
+    let mut emit = |item: Item| {
+        if should_stop() {
+            return Err(Abort::Stop);
+        }
+        em.emit(item)
+    };
+    // Following only new records: should none come before exit, the state
+    // file still records where this run started, so the next run misses
+    // nothing logged in between.
+    let mut baseline = None;
+    let res = Follower::start(&mut src, start, &filter, &mut emit).and_then(|mut f| {
+        if start == Start::New {
+            baseline = Some(f.next().saturating_sub(1));
+        }
+        f.run(&mut src, &should_stop, &mut emit)
+    });
+    if em.last.is_none() {
+        em.last = baseline;
+    }
+    // Saved after every record already; once more, to be sure it exists.
+    let saved_res = em.save();
+    match res {
+        Ok(()) | Err(Abort::Stop) => saved_res.map_err(abort_to_fail),
+        Err(e) => Err(abort_to_fail(e)),
+    }
+}
+
+fn abort_to_fail(a: Abort) -> Fail {
+    match a {
+        Abort::Stop => Fail::new(CLOSED),
+        Abort::Fail(m) => Fail::new(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cli_parses_the_documented_forms() {
+        let c = Cli::try_parse_from([
+            "cgl-ctl",
+            "-j",
+            "events",
+            "list",
+            "--severity",
+            "warning",
+            "--last",
+            "5",
+        ])
+        .unwrap();
+        assert!(c.json);
+        match c.cmd {
+            Cmd::Events(EventsCmd::List(a)) => {
+                assert_eq!(a.filter.severity, Some(4));
+                assert_eq!(a.last, Some(5));
+            }
+            c => panic!("{c:?}"),
+        }
+        let c = Cli::try_parse_from([
+            "cgl-ctl",
+            "events",
+            "log",
+            "--severity",
+            "3",
+            "--payload",
+            "0a0b",
+            "link",
+            "down",
+        ])
+        .unwrap();
+        match c.cmd {
+            Cmd::Events(EventsCmd::Log(a)) => {
+                assert_eq!(a.severity, 3);
+                assert_eq!(a.payload.unwrap().0, vec![10, 11]);
+                assert_eq!(a.message.join(" "), "link down");
+            }
+            c => panic!("{c:?}"),
+        }
+        let c = Cli::try_parse_from([
+            "cgl-ctl",
+            "events",
+            "follow",
+            "--syslog",
+            "tcp://127.0.0.1:601",
+            "--state",
+            "/tmp/s",
+            "--count",
+            "3",
+            "--json",
+        ])
+        .unwrap();
+        assert!(c.json);
+        match c.cmd {
+            Cmd::Events(EventsCmd::Follow(a)) => {
+                assert_eq!(a.syslog, Some(syslog::Target::Tcp("127.0.0.1:601".into())));
+                assert_eq!(a.count, Some(3));
+            }
+            c => panic!("{c:?}"),
+        }
+    }
+
+    #[test]
+    fn cli_usage_errors_exit_2() {
+        for args in [
+            vec!["cgl-ctl", "events", "list", "--severity", "loud"],
+            vec!["cgl-ctl", "events", "log", "--severity", "err"],
+            vec![
+                "cgl-ctl",
+                "events",
+                "log",
+                "--severity",
+                "err",
+                "--payload",
+                "xyz",
+                "m",
+            ],
+            vec!["cgl-ctl", "events", "config", "--printk-level", "9"],
+            vec!["cgl-ctl", "events", "follow", "--syslog", "ftp://h:1"],
+        ] {
+            let e = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn columns_align() {
+        let s = columns(&[
+            vec!["NAME".into(), "ID".into()],
+            vec!["cgl_core".into(), "30".into()],
+        ]);
+        assert_eq!(s, "  NAME      ID\n  cgl_core  30\n");
+    }
+}
