@@ -14,3 +14,7 @@ pub mod ring;
 /// Heartbeat deadline scheduling (`drivers/cgl/heartbeat/deadline.rs`).
 #[path = "../../../../../drivers/cgl/heartbeat/deadline.rs"]
 pub mod deadline;
+
+/// Longest-prefix match for the multi-FIB module (`net/cgl/fib/lpm.rs`).
+#[path = "../../../../../net/cgl/fib/lpm.rs"]
+pub mod lpm;

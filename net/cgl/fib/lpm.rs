@@ -1,0 +1,1069 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Longest-prefix match for the multi-FIB module: a Tree-Bitmap trie.
+//!
+//! What: routes keyed by (FIB id, prefix) map to a `u32` nexthop index;
+//! [`Lpm::lookup`] returns the nexthop of the longest prefix of a FIB that
+//! covers an address. One generic implementation serves IPv4 (`u32` keys)
+//! and IPv6 (`u128` keys) through [`Key`]. Only `core` is used: the file is
+//! built into the kernel module and, unchanged, into the host test crate.
+//!
+//! Why Tree Bitmap with stride 8: every prefix is stored exactly once (no
+//! leaf pushing), so an update touches one node and one result block, and
+//! four levels cover an IPv4 address. An IPv4 lookup makes at most six
+//! dependent memory accesses: FIB slot, nodes at depth 0, 8, 16 and 24, and
+//! one result read at the end (stride 6 would need six node levels).
+//!
+//! Design:
+//! - A node at depth `d` (a multiple of 8) holds prefixes of length
+//!   `d+1 ..= d+8` (the root also holds `/0`): lengths `d+1 ..= d+7` in a
+//!   256-bit "internal" bitmap in heap order (bit `(1 << j) | top j bits`),
+//!   length `d+8` in a 256-bit "full" bitmap indexed by the next 8 key bits,
+//!   children at depth `d+8` in eight 32-slot groups. Each group is one
+//!   64-bit word: child bitmap (low half) and the index of the contiguous
+//!   block of its children (high half), so adding, removing or replacing a
+//!   child is published with a single 64-bit store. A node is 17 words
+//!   (136 bytes); its results are a contiguous block of `u32` nexthops
+//!   ranked by popcount (internal prefixes first, then full ones).
+//! - FIB ids select a per-FIB root through a fixed-capacity open-addressing
+//!   table (one word per slot: FIB id and root index). Prepending the FIB
+//!   id to the key would cost four more levels; a map keeps lookups at one
+//!   extra access and an empty FIB at one slot (8 bytes, at most 16 with
+//!   the table's slack) plus nothing else; a FIB with routes has a 136-byte
+//!   root node. Slots are never moved, so readers need no lock.
+//! - Updates are copy-on-write: the writer allocates and fills new blocks,
+//!   makes them reachable with exactly one [`Arena::publish`] (a FIB slot,
+//!   a parent's group word, or a result for a replace), then hands the old
+//!   blocks to [`Arena::retire`] (call_rcu / kfree_rcu in the kernel). All
+//!   allocation happens before the publish, so a failed allocation frees
+//!   what was taken and leaves the trie unchanged.
+//! - Storage is two arenas behind the [`Arena`] trait (node words and
+//!   results) that the caller provides; readers need only [`ArenaRead`].
+
+use core::marker::PhantomData;
+
+/// Bits of key consumed per trie level.
+const STRIDE: u32 = 8;
+/// Words (`u64`) per node.
+pub const NODE_WORDS: u32 = 17;
+/// Word 0: result block index (low 32 bits), internal prefix count (32..48).
+const W_META: u32 = 0;
+/// Words 1..5: internal bitmap (heap order, bit 0 unused, bit 1 is `/d`).
+const W_INT: u32 = 1;
+/// Words 5..9: full bitmap (prefixes of length `d + 8`).
+const W_FULL: u32 = 5;
+/// Words 9..17: child groups (bitmap of 32 slots | block index << 32).
+const W_GRP: u32 = 9;
+/// Largest index the arenas may hand out (tags in FIB slots need two).
+const MAX_INDEX: u32 = u32::MAX - 4;
+/// FIB slot tag: never used (end of a probe sequence).
+const TAG_UNUSED: u32 = 0;
+/// FIB slot tag: the FIB has no routes (slot reusable by another FIB id).
+const TAG_EMPTY: u32 = 1;
+/// Largest FIB table capacity accepted by [`Lpm::new`].
+pub const MAX_FIBS: u32 = 1 << 20;
+/// Most allocations one update makes (a 16-level chain plus two blocks).
+const MAX_ALLOCS: usize = 20;
+
+/// An arena could not provide the memory asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllocError;
+
+/// Read access to arena slots; all a lookup needs.
+///
+/// A kernel implementation reads with `READ_ONCE` semantics so that a
+/// reader racing with the writer sees either the old or the new value.
+pub trait ArenaRead<T: Copy> {
+    /// The value in slot `idx`, or `None` if `idx` is not a valid slot.
+    fn get(&self, idx: u32) -> Option<T>;
+}
+
+/// Storage of fixed-size slots handed out in runs of consecutive indexes.
+///
+/// The trie never moves a published slot: an implementation must keep the
+/// memory of every slot stable until it is freed (no reallocation that
+/// moves live slots while readers run).
+pub trait Arena<T: Copy>: ArenaRead<T> {
+    /// Reserves `n` (at least 1) consecutive slots and returns the index of
+    /// the first. Their contents are unspecified; the trie writes them all
+    /// before publishing. Must fail rather than sleep in atomic context if
+    /// the kernel implementation requires it.
+    fn try_alloc(&mut self, n: u32) -> Result<u32, AllocError>;
+    /// Writes a slot no reader can reach yet. Returns `false` if `idx` is
+    /// not a valid slot.
+    fn set(&mut self, idx: u32, v: T) -> bool;
+    /// Writes a slot readers may be reading: the single store that makes
+    /// an update visible. Kernel: `smp_store_release`. Returns `false` if
+    /// `idx` is not a valid slot.
+    fn publish(&mut self, idx: u32, v: T) -> bool {
+        self.set(idx, v)
+    }
+    /// Frees `n` slots from `base` that were never published (rollback of
+    /// a failed update). May reuse them at once.
+    fn free(&mut self, base: u32, n: u32);
+    /// Copies `n` slots from `src` (live or not) to `dst` (not yet
+    /// published); the ranges do not overlap. Returns `false` if a range
+    /// is not valid. Override with a `memcpy` for speed.
+    fn copy(&mut self, src: u32, dst: u32, n: u32) -> bool {
+        for i in 0..n {
+            let (Some(a), Some(b)) = (src.checked_add(i), dst.checked_add(i)) else {
+                return false;
+            };
+            match self.get(a) {
+                Some(v) if self.set(b, v) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+    /// Frees `n` slots from `base` that readers may still be reading, once
+    /// every reader that might have seen them is done (RCU grace period).
+    fn retire(&mut self, base: u32, n: u32);
+}
+
+/// Errors of trie operations. A failed operation changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LpmError {
+    /// Prefix length larger than the key width.
+    BadLength,
+    /// Bits beyond the prefix length are set.
+    HostBits,
+    /// Insert of a prefix that is already present.
+    Exists,
+    /// Delete or replace of a prefix that is not present.
+    NotFound,
+    /// An arena allocation failed.
+    NoMemory,
+    /// Every FIB table slot holds a FIB with routes.
+    FibTableFull,
+    /// FIB table capacity zero or above [`MAX_FIBS`].
+    BadCapacity,
+    /// An arena returned no value for an index the trie holds.
+    Corrupt,
+}
+
+/// Key types: unsigned integers whose most significant bit is the first
+/// address bit (`u32` for IPv4, `u128` for IPv6).
+pub trait Key: Copy + Eq + core::fmt::Debug {
+    /// Width of the key in bits (a multiple of 8).
+    const BITS: u32;
+    /// The 8 bits that start `depth` bits from the top (0 past the end).
+    fn chunk(self, depth: u32) -> u32;
+    /// Whether all bits after the first `len` are zero.
+    fn host_bits_clear(self, len: u32) -> bool;
+}
+
+impl Key for u32 {
+    const BITS: u32 = 32;
+    #[inline(always)]
+    fn chunk(self, depth: u32) -> u32 {
+        self.checked_shr(24u32.wrapping_sub(depth)).unwrap_or(0) & 0xff
+    }
+    fn host_bits_clear(self, len: u32) -> bool {
+        self.checked_shl(len).unwrap_or(0) == 0
+    }
+}
+
+impl Key for u128 {
+    const BITS: u32 = 128;
+    #[inline(always)]
+    fn chunk(self, depth: u32) -> u32 {
+        (self.checked_shr(120u32.wrapping_sub(depth)).unwrap_or(0) & 0xff) as u32
+    }
+    fn host_bits_clear(self, len: u32) -> bool {
+        self.checked_shl(len).unwrap_or(0) == 0
+    }
+}
+
+/// Internal-bitmap bits (word 0, heap indexes below 64) of the prefixes of
+/// relative length 0..=5 that cover slot `s`, indexed by `s >> 3`.
+const ANC0: [u64; 32] = {
+    let mut t = [0u64; 32];
+    let mut i = 0;
+    while i < 32 {
+        let s = (i as u32) << 3;
+        let mut m = 0u64;
+        let mut j = 0;
+        while j < 6 {
+            m |= 1u64 << ((1u32 << j) | (s >> (8 - j)));
+            j += 1;
+        }
+        t[i] = m;
+        i += 1;
+    }
+    t
+};
+
+/// Number of set bits of a 256-bit map below bit `b`.
+#[inline(always)]
+fn rank4(w: &[u64; 4], b: u32) -> u32 {
+    let wi = (b >> 6) as usize;
+    let mut r = 0;
+    for (i, x) in w.iter().enumerate() {
+        if i < wi {
+            r += x.count_ones();
+        } else if i == wi {
+            r += (x & ((1u64 << (b & 63)) - 1)).count_ones();
+        }
+    }
+    r
+}
+
+#[inline(always)]
+fn bit4(w: &[u64; 4], b: u32) -> bool {
+    match w.get((b >> 6) as usize) {
+        Some(x) => (x >> (b & 63)) & 1 != 0,
+        None => false,
+    }
+}
+
+#[inline(always)]
+fn fib_hash(fib: u32, mask: u32) -> u32 {
+    fib.wrapping_mul(0x9e37_79b9).rotate_left(16) & mask
+}
+
+/// What a lookup needs besides the arenas; `Copy`, so the kernel can hand
+/// it to readers that hold their own read handles to the same arenas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader<K: Key> {
+    fib_base: u32,
+    fib_mask: u32,
+    _k: PhantomData<K>,
+}
+
+/// Root node index of `fib`, if it has routes.
+#[inline(always)]
+fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Option<u32> {
+    let mut i = fib_hash(fib, mask);
+    let mut n = 0u32;
+    while n <= mask {
+        let w = nodes.get(base.wrapping_add(i))?;
+        let tag = w as u32;
+        if tag == TAG_UNUSED {
+            return None;
+        }
+        if (w >> 32) as u32 == fib {
+            return tag.checked_sub(2);
+        }
+        i = (i + 1) & mask;
+        n += 1;
+    }
+    None
+}
+
+impl<K: Key> Reader<K> {
+    /// The nexthop of the longest prefix of `fib` covering `key`, or `None`.
+    ///
+    /// Safe to run concurrently with one writer when the arenas follow the
+    /// [`Arena`] contract (RCU read side held for the whole call).
+    #[inline]
+    pub fn lookup<N: ArenaRead<u64>, R: ArenaRead<u32>>(
+        &self,
+        nodes: &N,
+        results: &R,
+        fib: u32,
+        key: K,
+    ) -> Option<u32> {
+        let mut node = find_root(nodes, self.fib_base, self.fib_mask, fib)?;
+        let mut best: Option<u32> = None;
+        let mut depth = 0u32;
+        loop {
+            let s = key.chunk(depth);
+            let meta = nodes.get(node)?;
+            let fw = s >> 6;
+            let fb = s & 63;
+            let f = nodes.get(node.wrapping_add(W_FULL + fw))?;
+            if (f >> fb) & 1 != 0 {
+                let mut r = ((meta >> 32) as u32 & 0xffff)
+                    .wrapping_add((f & ((1u64 << fb) - 1)).count_ones());
+                let mut w = 0;
+                while w < fw {
+                    r = r.wrapping_add(nodes.get(node.wrapping_add(W_FULL + w))?.count_ones());
+                    w += 1;
+                }
+                best = Some((meta as u32).wrapping_add(r));
+            } else {
+                let h7 = 128 | (s >> 1);
+                let w7 = nodes.get(node.wrapping_add(W_INT + (h7 >> 6)))?;
+                let h = if (w7 >> (h7 & 63)) & 1 != 0 {
+                    h7
+                } else {
+                    let h6 = 64 | (s >> 2);
+                    let w1 = nodes.get(node.wrapping_add(W_INT + 1))?;
+                    if (w1 >> (h6 & 63)) & 1 != 0 {
+                        h6
+                    } else {
+                        let w0 = nodes.get(node.wrapping_add(W_INT))?;
+                        let m = w0 & ANC0.get((s >> 3) as usize).copied().unwrap_or(0);
+                        if m != 0 {
+                            63 - m.leading_zeros()
+                        } else {
+                            0
+                        }
+                    }
+                };
+                if h != 0 {
+                    let hw = h >> 6;
+                    let mut r = 0u32;
+                    let mut w = 0;
+                    while w <= hw {
+                        let x = nodes.get(node.wrapping_add(W_INT + w))?;
+                        r = r.wrapping_add(if w < hw {
+                            x.count_ones()
+                        } else {
+                            (x & ((1u64 << (h & 63)) - 1)).count_ones()
+                        });
+                        w += 1;
+                    }
+                    best = Some((meta as u32).wrapping_add(r));
+                }
+            }
+            let g = nodes.get(node.wrapping_add(W_GRP + (s >> 5)))?;
+            let cb = s & 31;
+            depth += STRIDE;
+            if (g >> cb) & 1 == 0 || depth >= K::BITS {
+                break;
+            }
+            let r = ((g as u32) & ((1u32 << cb) - 1)).count_ones();
+            node = ((g >> 32) as u32).wrapping_add(r.wrapping_mul(NODE_WORDS));
+        }
+        results.get(best?)
+    }
+}
+
+/// A node as the writer edits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Node {
+    rbase: u32,
+    int: [u64; 4],
+    full: [u64; 4],
+    grp: [u64; 8],
+}
+
+impl Node {
+    const EMPTY: Node = Node {
+        rbase: 0,
+        int: [0; 4],
+        full: [0; 4],
+        grp: [0; 8],
+    };
+
+    fn nint(&self) -> u32 {
+        self.int.iter().map(|w| w.count_ones()).sum()
+    }
+
+    fn nres(&self) -> u32 {
+        self.nint() + self.full.iter().map(|w| w.count_ones()).sum::<u32>()
+    }
+
+    fn has_children(&self) -> bool {
+        self.grp.iter().any(|g| *g as u32 != 0)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nres() == 0 && !self.has_children()
+    }
+
+    fn word(&self, i: u32) -> u64 {
+        match i {
+            W_META => (self.rbase as u64) | ((self.nint() as u64) << 32),
+            1..=4 => self.int[(i - W_INT) as usize],
+            5..=8 => self.full[(i - W_FULL) as usize],
+            _ => self
+                .grp
+                .get(i.wrapping_sub(W_GRP) as usize)
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// Result rank of a prefix slot in this node.
+    fn rank(&self, p: Pos) -> u32 {
+        match p {
+            Pos::Int(h) => rank4(&self.int, h),
+            Pos::Full(s) => self.nint() + rank4(&self.full, s),
+        }
+    }
+
+    fn has(&self, p: Pos) -> bool {
+        match p {
+            Pos::Int(h) => bit4(&self.int, h),
+            Pos::Full(s) => bit4(&self.full, s),
+        }
+    }
+
+    fn flip(&mut self, p: Pos) {
+        let (m, b) = match p {
+            Pos::Int(h) => (&mut self.int, h),
+            Pos::Full(s) => (&mut self.full, s),
+        };
+        if let Some(x) = m.get_mut((b >> 6) as usize) {
+            *x ^= 1u64 << (b & 63);
+        }
+    }
+
+    /// Child group word for slot `s` and the child's bit in it.
+    fn group(&self, s: u32) -> (u64, u32) {
+        (
+            self.grp.get((s >> 5) as usize).copied().unwrap_or(0),
+            s & 31,
+        )
+    }
+}
+
+/// Where a prefix sits in its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pos {
+    /// Internal bitmap, heap index.
+    Int(u32),
+    /// Full bitmap, slot.
+    Full(u32),
+}
+
+/// Where a node is referenced from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    /// From the FIB slot at this node-arena index.
+    Slot(u32),
+    /// From group `s >> 5` of the node at `parent`, slot `s`.
+    Child { parent: u32, s: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    idx: u32,
+    node: Node,
+    parent: Parent,
+}
+
+/// A block: (in the node arena?, first index, slots).
+type Block = (bool, u32, u32);
+
+/// Blocks taken during one update, freed again if the update fails.
+struct Taken {
+    list: [Block; MAX_ALLOCS],
+    n: usize,
+}
+
+/// The result of walking towards a prefix.
+struct Walk {
+    fib: u32,
+    slot: u32,
+    path: [Step; 17],
+    len: usize,
+    target_depth: u32,
+}
+
+impl Walk {
+    fn last(&self) -> Option<Step> {
+        self.len.checked_sub(1).and_then(|i| self.at(i))
+    }
+    fn at(&self, i: usize) -> Option<Step> {
+        if i < self.len {
+            self.path.get(i).copied()
+        } else {
+            None
+        }
+    }
+}
+
+/// Longest-prefix-match tables of many FIBs sharing two arenas.
+///
+/// `N` stores node words and the FIB table, `R` stores nexthops. One
+/// writer (`&mut self`); lookups through [`Lpm::lookup`] or, for
+/// concurrent readers, [`Lpm::reader`] plus read handles to the arenas.
+pub struct Lpm<K: Key, N: Arena<u64>, R: Arena<u32>> {
+    nodes: N,
+    results: R,
+    rd: Reader<K>,
+    routes: u64,
+}
+
+/// IPv4 tables.
+pub type Lpm4<N, R> = Lpm<u32, N, R>;
+/// IPv6 tables.
+pub type Lpm6<N, R> = Lpm<u128, N, R>;
+
+impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
+    /// Empty tables for up to `max_fibs` FIBs with routes at a time (the
+    /// FIB table takes `max_fibs` rounded up to a power of two, times two,
+    /// words of `nodes`).
+    pub fn new(mut nodes: N, results: R, max_fibs: u32) -> Result<Self, LpmError> {
+        if max_fibs == 0 || max_fibs > MAX_FIBS {
+            return Err(LpmError::BadCapacity);
+        }
+        let cap = max_fibs
+            .checked_mul(2)
+            .ok_or(LpmError::BadCapacity)?
+            .next_power_of_two();
+        let base = nodes.try_alloc(cap).map_err(|_| LpmError::NoMemory)?;
+        for i in 0..cap {
+            if base > MAX_INDEX - cap || !nodes.set(base + i, 0) {
+                nodes.free(base, cap);
+                return Err(LpmError::Corrupt);
+            }
+        }
+        Ok(Self {
+            nodes,
+            results,
+            rd: Reader {
+                fib_base: base,
+                fib_mask: cap - 1,
+                _k: PhantomData,
+            },
+            routes: 0,
+        })
+    }
+
+    /// The nexthop of the longest prefix of `fib` covering `key`, or `None`.
+    #[inline]
+    pub fn lookup(&self, fib: u32, key: K) -> Option<u32> {
+        self.rd.lookup(&self.nodes, &self.results, fib, key)
+    }
+
+    /// The lookup descriptor readers use with their own arena handles.
+    pub fn reader(&self) -> Reader<K> {
+        self.rd
+    }
+
+    /// Number of routes in all FIBs.
+    pub fn routes(&self) -> u64 {
+        self.routes
+    }
+
+    /// The node arena (for statistics).
+    pub fn nodes(&self) -> &N {
+        &self.nodes
+    }
+
+    /// The result arena (for statistics).
+    pub fn results(&self) -> &R {
+        &self.results
+    }
+
+    /// The nexthop stored for exactly `prefix/len` in `fib`.
+    pub fn get(&self, fib: u32, prefix: K, len: u8) -> Result<Option<u32>, LpmError> {
+        let w = self.walk(fib, prefix, len, false)?;
+        let Some(st) = w.last() else { return Ok(None) };
+        let p = pos(prefix, len as u32, w.target_depth);
+        if w.len == 0 || st_depth(w.len) != w.target_depth || !st.node.has(p) {
+            return Ok(None);
+        }
+        let i = st.node.rbase.wrapping_add(st.node.rank(p));
+        self.results.get(i).map(Some).ok_or(LpmError::Corrupt)
+    }
+
+    /// Adds `prefix/len -> nh` to `fib`; [`LpmError::Exists`] if present.
+    pub fn insert(&mut self, fib: u32, prefix: K, len: u8, nh: u32) -> Result<(), LpmError> {
+        let w = self.walk(fib, prefix, len, true)?;
+        let dt = w.target_depth;
+        let p = pos(prefix, len as u32, dt);
+        let mut tk = Taken {
+            list: [(false, 0, 0); MAX_ALLOCS],
+            n: 0,
+        };
+        let r = match w.last() {
+            Some(st) if st_depth(w.len) == dt => self.insert_at(&w, st, p, nh, &mut tk),
+            _ => self.insert_chain(&w, prefix, p, nh, &mut tk),
+        };
+        if r.is_err() {
+            self.rollback(&tk);
+        } else {
+            self.routes = self.routes.saturating_add(1);
+        }
+        r
+    }
+
+    /// Sets the nexthop of an existing `prefix/len` in `fib` (one in-place
+    /// store) and returns the old one.
+    pub fn replace(&mut self, fib: u32, prefix: K, len: u8, nh: u32) -> Result<u32, LpmError> {
+        let w = self.walk(fib, prefix, len, false)?;
+        let p = pos(prefix, len as u32, w.target_depth);
+        let st = match w.last() {
+            Some(st) if st_depth(w.len) == w.target_depth && st.node.has(p) => st,
+            _ => return Err(LpmError::NotFound),
+        };
+        let i = st.node.rbase.wrapping_add(st.node.rank(p));
+        let old = self.results.get(i).ok_or(LpmError::Corrupt)?;
+        if !self.results.publish(i, nh) {
+            return Err(LpmError::Corrupt);
+        }
+        Ok(old)
+    }
+
+    /// Removes `prefix/len` from `fib` and returns its nexthop.
+    pub fn delete(&mut self, fib: u32, prefix: K, len: u8) -> Result<u32, LpmError> {
+        let w = self.walk(fib, prefix, len, false)?;
+        let p = pos(prefix, len as u32, w.target_depth);
+        let st = match w.last() {
+            Some(st) if st_depth(w.len) == w.target_depth && st.node.has(p) => st,
+            _ => return Err(LpmError::NotFound),
+        };
+        let mut tk = Taken {
+            list: [(false, 0, 0); MAX_ALLOCS],
+            n: 0,
+        };
+        let r = self.delete_at(&w, st, p, &mut tk);
+        match r {
+            Ok(_) => self.routes = self.routes.saturating_sub(1),
+            Err(_) => self.rollback(&tk),
+        }
+        r
+    }
+
+    // ---- writer internals ----
+
+    fn walk(&self, fib: u32, prefix: K, len: u8, for_insert: bool) -> Result<Walk, LpmError> {
+        let len = len as u32;
+        if len > K::BITS {
+            return Err(LpmError::BadLength);
+        }
+        if !prefix.host_bits_clear(len) {
+            return Err(LpmError::HostBits);
+        }
+        let target_depth = if len == 0 {
+            0
+        } else {
+            (len - 1) / STRIDE * STRIDE
+        };
+        let (slot, fib_word) = self.fib_slot(fib, for_insert)?;
+        let mut w = Walk {
+            fib,
+            slot,
+            path: [Step {
+                idx: 0,
+                node: Node::EMPTY,
+                parent: Parent::Slot(0),
+            }; 17],
+            len: 0,
+            target_depth,
+        };
+        let tag = fib_word as u32;
+        if (fib_word >> 32) as u32 != fib || tag < 2 {
+            return Ok(w);
+        }
+        let mut idx = tag - 2;
+        let mut parent = Parent::Slot(slot);
+        let mut depth = 0;
+        loop {
+            let node = self.read_node(idx)?;
+            let st = Step { idx, node, parent };
+            *w.path.get_mut(w.len).ok_or(LpmError::Corrupt)? = st;
+            w.len += 1;
+            if depth >= target_depth {
+                return Ok(w);
+            }
+            let s = prefix.chunk(depth);
+            let (g, b) = node.group(s);
+            if (g >> b) & 1 == 0 {
+                return Ok(w);
+            }
+            let r = ((g as u32) & ((1u32 << b) - 1)).count_ones();
+            idx = ((g >> 32) as u32)
+                .checked_add(r * NODE_WORDS)
+                .ok_or(LpmError::Corrupt)?;
+            parent = Parent::Child { parent: st.idx, s };
+            depth += STRIDE;
+        }
+    }
+
+    /// FIB table slot of `fib` and its word. Without `for_insert`, a FIB
+    /// that is absent gives some slot whose word is not `fib`'s. With it,
+    /// an absent FIB gets the first reusable slot.
+    fn fib_slot(&self, fib: u32, for_insert: bool) -> Result<(u32, u64), LpmError> {
+        let (base, mask) = (self.rd.fib_base, self.rd.fib_mask);
+        let mut i = fib_hash(fib, mask);
+        let mut free: Option<(u32, u64)> = None;
+        for _ in 0..=mask {
+            let at = base.checked_add(i).ok_or(LpmError::Corrupt)?;
+            let w = self.nodes.get(at).ok_or(LpmError::Corrupt)?;
+            let tag = w as u32;
+            if tag != TAG_UNUSED && (w >> 32) as u32 == fib {
+                return Ok((at, w));
+            }
+            if tag == TAG_UNUSED {
+                return Ok(free.unwrap_or((at, 0)));
+            }
+            if tag == TAG_EMPTY && free.is_none() {
+                free = Some((at, 0));
+            }
+            i = (i + 1) & mask;
+        }
+        match free {
+            Some(f) => Ok(f),
+            None if for_insert => Err(LpmError::FibTableFull),
+            None => Ok((base, 0)),
+        }
+    }
+
+    fn read_node(&self, idx: u32) -> Result<Node, LpmError> {
+        let mut n = Node::EMPTY;
+        let mut meta = 0u64;
+        let words = core::iter::once(&mut meta)
+            .chain(n.int.iter_mut())
+            .chain(n.full.iter_mut())
+            .chain(n.grp.iter_mut());
+        for (i, x) in (0u32..).zip(words) {
+            let at = idx.checked_add(i).ok_or(LpmError::Corrupt)?;
+            *x = self.nodes.get(at).ok_or(LpmError::Corrupt)?;
+        }
+        n.rbase = meta as u32;
+        Ok(n)
+    }
+
+    fn write_node(&mut self, at: u32, n: &Node) -> Result<(), LpmError> {
+        for i in 0..NODE_WORDS {
+            let a = at.checked_add(i).ok_or(LpmError::Corrupt)?;
+            if !self.nodes.set(a, n.word(i)) {
+                return Err(LpmError::Corrupt);
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, tk: &mut Taken, node_arena: bool, n: u32) -> Result<u32, LpmError> {
+        let slot = tk.list.get_mut(tk.n).ok_or(LpmError::Corrupt)?;
+        let base = if node_arena {
+            self.nodes.try_alloc(n)
+        } else {
+            self.results.try_alloc(n)
+        }
+        .map_err(|_| LpmError::NoMemory)?;
+        *slot = (node_arena, base, n);
+        tk.n += 1;
+        if base > MAX_INDEX - n.min(MAX_INDEX) {
+            return Err(LpmError::NoMemory);
+        }
+        Ok(base)
+    }
+
+    fn rollback(&mut self, tk: &Taken) {
+        for &(node_arena, base, n) in tk.list.iter().take(tk.n) {
+            if node_arena {
+                self.nodes.free(base, n);
+            } else {
+                self.results.free(base, n);
+            }
+        }
+    }
+
+    /// New result block of `node` with `nh` inserted at (or, with `None`,
+    /// the entry removed from) rank `at`. Returns its base (0 if empty).
+    fn new_results(
+        &mut self,
+        tk: &mut Taken,
+        node: &Node,
+        at: u32,
+        nh: Option<u32>,
+    ) -> Result<u32, LpmError> {
+        let old_n = node.nres();
+        let new_n = if nh.is_some() {
+            old_n + 1
+        } else {
+            old_n.saturating_sub(1)
+        };
+        if new_n == 0 {
+            return Ok(0);
+        }
+        let base = self.take(tk, false, new_n)?;
+        let ob = node.rbase;
+        let at = at.min(new_n);
+        let ok = match nh {
+            Some(v) => {
+                self.results.copy(ob, base, at)
+                    && self.results.set(base + at, v)
+                    && self.results.copy(
+                        ob.wrapping_add(at),
+                        base + at + 1,
+                        old_n.saturating_sub(at),
+                    )
+            }
+            None => {
+                self.results.copy(ob, base, at)
+                    && self
+                        .results
+                        .copy(ob.wrapping_add(at + 1), base + at, new_n - at)
+            }
+        };
+        if !ok {
+            return Err(LpmError::Corrupt);
+        }
+        Ok(base)
+    }
+
+    fn old_result(&self, node: &Node, i: u32) -> Result<u32, LpmError> {
+        self.results
+            .get(node.rbase.checked_add(i).ok_or(LpmError::Corrupt)?)
+            .ok_or(LpmError::Corrupt)
+    }
+
+    /// Old blocks to retire after a publish: (node arena?, base, n).
+    fn retire_all(&mut self, list: &[Block]) {
+        for &(node_arena, base, n) in list {
+            if n == 0 {
+                continue;
+            }
+            if node_arena {
+                self.nodes.retire(base, n);
+            } else {
+                self.results.retire(base, n);
+            }
+        }
+    }
+
+    /// Prepares `new` to take the place of the node of `st`; returns the
+    /// publish (index, word) and the node block to retire.
+    fn prepare_replace(
+        &mut self,
+        w: &Walk,
+        st: Step,
+        new: &Node,
+        tk: &mut Taken,
+    ) -> Result<(u32, u64, Block), LpmError> {
+        match st.parent {
+            Parent::Slot(slot) => {
+                let b = self.take(tk, true, NODE_WORDS)?;
+                self.write_node(b, new)?;
+                let word = slot_word(w.fib, b);
+                Ok((slot, word, (true, st.idx, NODE_WORDS)))
+            }
+            Parent::Child { parent, s } => {
+                let pn = self.parent_node(w, parent)?;
+                let (g, bit) = pn.group(s);
+                let k = (g as u32).count_ones();
+                let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
+                let old = (g >> 32) as u32;
+                let nb = self.take(tk, true, k * NODE_WORDS)?;
+                let pos = pos.min(k.saturating_sub(1));
+                let (a, b) = (pos * NODE_WORDS, (pos + 1) * NODE_WORDS);
+                if !(self.nodes.copy(old, nb, a)
+                    && self
+                        .nodes
+                        .copy(old.wrapping_add(b), nb + b, k * NODE_WORDS - b))
+                {
+                    return Err(LpmError::Corrupt);
+                }
+                self.write_node(nb + a, new)?;
+                let gw = parent
+                    .checked_add(W_GRP + (s >> 5))
+                    .ok_or(LpmError::Corrupt)?;
+                Ok((
+                    gw,
+                    (g & 0xffff_ffff) | ((nb as u64) << 32),
+                    (true, old, k * NODE_WORDS),
+                ))
+            }
+        }
+    }
+
+    fn parent_node(&self, w: &Walk, idx: u32) -> Result<Node, LpmError> {
+        for i in 0..w.len {
+            if let Some(st) = w.at(i) {
+                if st.idx == idx {
+                    return Ok(st.node);
+                }
+            }
+        }
+        Err(LpmError::Corrupt)
+    }
+
+    fn insert_at(
+        &mut self,
+        w: &Walk,
+        st: Step,
+        p: Pos,
+        nh: u32,
+        tk: &mut Taken,
+    ) -> Result<(), LpmError> {
+        if st.node.has(p) {
+            return Err(LpmError::Exists);
+        }
+        let mut new = st.node;
+        new.flip(p);
+        let rank = new.rank(p);
+        new.rbase = self.new_results(tk, &st.node, rank, Some(nh))?;
+        let (at, word, old_block) = self.prepare_replace(w, st, &new, tk)?;
+        if !self.nodes.publish(at, word) {
+            return Err(LpmError::Corrupt);
+        }
+        let nres = st.node.nres();
+        self.retire_all(&[old_block, (false, st.node.rbase, nres)]);
+        Ok(())
+    }
+
+    fn insert_chain(
+        &mut self,
+        w: &Walk,
+        prefix: K,
+        p: Pos,
+        nh: u32,
+        tk: &mut Taken,
+    ) -> Result<(), LpmError> {
+        let dt = w.target_depth;
+        // Depth of the topmost new node.
+        let top = match w.last() {
+            Some(_) => st_depth(w.len) + STRIDE,
+            None => 0,
+        };
+        // Bottom node with the prefix.
+        let rb = self.take(tk, false, 1)?;
+        if !self.results.set(rb, nh) {
+            return Err(LpmError::Corrupt);
+        }
+        let mut cur = Node::EMPTY;
+        cur.flip(p);
+        cur.rbase = rb;
+        let mut d = dt;
+        while d > top {
+            let b = self.take(tk, true, NODE_WORDS)?;
+            self.write_node(b, &cur)?;
+            d -= STRIDE;
+            let s = prefix.chunk(d);
+            let mut up = Node::EMPTY;
+            if let Some(g) = up.grp.get_mut((s >> 5) as usize) {
+                *g = (1u64 << (s & 31)) | ((b as u64) << 32);
+            }
+            cur = up;
+        }
+        // `cur` is the topmost new node, at depth `top`.
+        let (at, word, old) = match w.last() {
+            None => {
+                let b = self.take(tk, true, NODE_WORDS)?;
+                self.write_node(b, &cur)?;
+                (w.slot, slot_word(w.fib, b), (true, 0, 0))
+            }
+            Some(a) => {
+                let s = prefix.chunk(top - STRIDE);
+                let (g, bit) = a.node.group(s);
+                let k = (g as u32).count_ones();
+                let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
+                let oldb = (g >> 32) as u32;
+                let nb = self.take(tk, true, (k + 1) * NODE_WORDS)?;
+                let off = pos.min(k) * NODE_WORDS;
+                if !(self.nodes.copy(oldb, nb, off)
+                    && self.nodes.copy(
+                        oldb.wrapping_add(off),
+                        nb + off + NODE_WORDS,
+                        k * NODE_WORDS - off,
+                    ))
+                {
+                    return Err(LpmError::Corrupt);
+                }
+                self.write_node(nb + off, &cur)?;
+                let gw = a
+                    .idx
+                    .checked_add(W_GRP + (s >> 5))
+                    .ok_or(LpmError::Corrupt)?;
+                let word = (g & 0xffff_ffff) | (1u64 << bit) | ((nb as u64) << 32);
+                (gw, word, (true, oldb, k * NODE_WORDS))
+            }
+        };
+        if !self.nodes.publish(at, word) {
+            return Err(LpmError::Corrupt);
+        }
+        self.retire_all(&[old]);
+        Ok(())
+    }
+
+    fn delete_at(&mut self, w: &Walk, st: Step, p: Pos, tk: &mut Taken) -> Result<u32, LpmError> {
+        let rank = st.node.rank(p);
+        let old_nh = self.old_result(&st.node, rank)?;
+        let mut new = st.node;
+        new.flip(p);
+        let nres = st.node.nres();
+        if !new.is_empty() {
+            new.rbase = self.new_results(tk, &st.node, rank, None)?;
+            let (at, word, old_block) = self.prepare_replace(w, st, &new, tk)?;
+            if !self.nodes.publish(at, word) {
+                return Err(LpmError::Corrupt);
+            }
+            self.retire_all(&[old_block, (false, st.node.rbase, nres)]);
+            return Ok(old_nh);
+        }
+        // The node empties: remove the highest ancestor that empties with it.
+        let mut top = w.len.saturating_sub(1);
+        while top > 0 {
+            let Some(up) = w.at(top - 1) else {
+                return Err(LpmError::Corrupt);
+            };
+            let nchild: u32 = up.node.grp.iter().map(|g| (*g as u32).count_ones()).sum();
+            if up.node.nres() != 0 || nchild != 1 {
+                break;
+            }
+            top -= 1;
+        }
+        let Some(rm) = w.at(top) else {
+            return Err(LpmError::Corrupt);
+        };
+        let (at, word, old) = match rm.parent {
+            Parent::Slot(slot) => (
+                slot,
+                ((w.fib as u64) << 32) | TAG_EMPTY as u64,
+                (true, rm.idx, NODE_WORDS),
+            ),
+            Parent::Child { parent, s } => {
+                let pn = self.parent_node(w, parent)?;
+                let (g, bit) = pn.group(s);
+                let k = (g as u32).count_ones();
+                let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
+                let oldb = (g >> 32) as u32;
+                let nb = if k > 1 {
+                    let nb = self.take(tk, true, (k - 1) * NODE_WORDS)?;
+                    let a = pos.min(k - 1) * NODE_WORDS;
+                    let rest = (k - 1) * NODE_WORDS - a;
+                    if !(self.nodes.copy(oldb, nb, a)
+                        && self
+                            .nodes
+                            .copy(oldb.wrapping_add(a + NODE_WORDS), nb + a, rest))
+                    {
+                        return Err(LpmError::Corrupt);
+                    }
+                    nb
+                } else {
+                    0
+                };
+                let gw = parent
+                    .checked_add(W_GRP + (s >> 5))
+                    .ok_or(LpmError::Corrupt)?;
+                let rest = (g as u32) & !(1u32 << bit);
+                let word = if rest == 0 {
+                    0
+                } else {
+                    rest as u64 | ((nb as u64) << 32)
+                };
+                (gw, word, (true, oldb, k * NODE_WORDS))
+            }
+        };
+        if !self.nodes.publish(at, word) {
+            return Err(LpmError::Corrupt);
+        }
+        self.retire_all(&[old, (false, st.node.rbase, nres)]);
+        // Nodes below the removed one were sole children: own blocks.
+        for i in top + 1..w.len {
+            if let Some(x) = w.at(i) {
+                self.retire_all(&[(true, x.idx, NODE_WORDS)]);
+            }
+        }
+        Ok(old_nh)
+    }
+}
+
+/// FIB slot word of `fib` with root node `root` (below [`MAX_INDEX`]).
+fn slot_word(fib: u32, root: u32) -> u64 {
+    ((fib as u64) << 32) | (root as u64 + 2)
+}
+
+/// Depth of the last node of a walk of `len` nodes.
+fn st_depth(len: usize) -> u32 {
+    (len as u32).saturating_sub(1) * STRIDE
+}
+
+/// Slot of `prefix/len` in its node at depth `d`.
+fn pos<K: Key>(prefix: K, len: u32, d: u32) -> Pos {
+    let j = len.saturating_sub(d);
+    if j >= STRIDE {
+        Pos::Full(prefix.chunk(d))
+    } else {
+        Pos::Int((1u32 << j) | (prefix.chunk(d) >> (STRIDE - j)))
+    }
+}
