@@ -787,3 +787,16 @@ pub fn validate(
     };
     Err((Error::from_errno(ret), msg))
 }
+
+/// Declares `const`s of type `$ty` from uapi enum constants, which bindgen
+/// names `<enum>_<CONSTANT>` and types as the enum:
+///
+/// ```ignore
+/// cgl_core::uapi_consts!(u8; CMD_GET = uapi::cgl_hb_cmd_CGL_HB_CMD_GET);
+/// ```
+#[macro_export]
+macro_rules! uapi_consts {
+    ($ty:ty; $($name:ident = $val:path),* $(,)?) => {
+        $(const $name: $ty = $val as $ty;)*
+    };
+}

@@ -19,18 +19,16 @@ mod netlink;
 pub mod ring;
 pub mod sync;
 pub mod sysfs;
+pub mod work;
 
-use core::cell::UnsafeCell;
 use core::ffi::c_int;
 use core::fmt::Write;
-use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use event::{EventRing, Severity, Stats};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
-use kernel::types::Opaque;
 
 /// Prefix of the core's own kernel log lines.
 const __LOG_PREFIX: &[u8] = b"cgl\0";
@@ -71,7 +69,7 @@ pub(crate) struct Core {
     broadcast_next: AtomicU64,
     /// Multicasts new records in process context.
     #[pin]
-    work: Opaque<bindings::work_struct>,
+    work: work::WorkItem,
     /// The registered CGL modules.
     #[pin]
     modules: Mutex<KVec<&'static ModuleInfo>>,
@@ -87,11 +85,6 @@ pub(crate) fn core_state() -> Option<&'static Core> {
     // SAFETY: `CORE` is set once, to a leaked allocation that is never freed.
     (!p.is_null()).then(|| unsafe { &*p })
 }
-
-struct WorkKey(UnsafeCell<MaybeUninit<bindings::lock_class_key>>);
-// SAFETY: lockdep synchronises its own use of the key.
-unsafe impl Sync for WorkKey {}
-static WORK_KEY: WorkKey = WorkKey(UnsafeCell::new(MaybeUninit::uninit()));
 
 /// Work function of [`Core::work`].
 ///
@@ -110,32 +103,14 @@ impl Core {
             ring <- EventRing::new(ring_size)?,
             printk_level: AtomicU32::new(4),
             broadcast_next: AtomicU64::new(1),
-            // SAFETY: `init_work_with_key` initialises the work item in
-            // place; the name and key are `'static`.
-            work <- Opaque::ffi_init(|p| unsafe {
-                bindings::init_work_with_key(
-                    p,
-                    Some(broadcast_work),
-                    false,
-                    c_str!("cgl_core_broadcast").as_char_ptr(),
-                    WORK_KEY.0.get().cast(),
-                )
-            }),
+            work <- crate::new_work_item!(broadcast_work, "cgl_core_broadcast"),
             modules <- kernel::new_mutex!(KVec::new(), "cgl_core_modules"),
             sysfs_root,
         }? Error))
     }
 
     fn kick_broadcast(&self) {
-        // SAFETY: the work item was initialised and lives for ever;
-        // queueing an already queued item is a no-op.
-        unsafe {
-            bindings::queue_work_on(
-                bindings::wq_misc_consts_WORK_CPU_UNBOUND as _,
-                bindings::system_wq,
-                self.work.get(),
-            )
-        };
+        self.work.queue(false);
     }
 
     fn stats(&self) -> Stats {

@@ -13,11 +13,7 @@ use kernel::c_str;
 use kernel::prelude::*;
 use kernel::uapi;
 
-macro_rules! consts {
-    ($ty:ty; $($name:ident = $val:path),* $(,)?) => { $(pub(crate) const $name: $ty = $val as $ty;)* };
-}
-
-consts!(u8;
+crate::uapi_consts!(u8;
     CMD_EVENT_GET = uapi::cgl_core_cmd_CGL_CORE_CMD_EVENT_GET,
     CMD_EVENT_NEW = uapi::cgl_core_cmd_CGL_CORE_CMD_EVENT_NEW,
     CMD_EVENT_LOG = uapi::cgl_core_cmd_CGL_CORE_CMD_EVENT_LOG,
@@ -26,7 +22,7 @@ consts!(u8;
     CMD_MODULE_GET = uapi::cgl_core_cmd_CGL_CORE_CMD_MODULE_GET,
 );
 
-consts!(u16;
+crate::uapi_consts!(u16;
     A_PAD = uapi::cgl_core_attr_CGL_A_PAD,
     A_EVENT_SEQ = uapi::cgl_core_attr_CGL_A_EVENT_SEQ,
     A_EVENT_MONO_NS = uapi::cgl_core_attr_CGL_A_EVENT_MONO_NS,

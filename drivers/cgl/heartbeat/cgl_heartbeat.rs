@@ -313,7 +313,7 @@ pub(crate) struct Monitor {
     #[pin]
     timer: HrTimer<Monitor, 0>,
     #[pin]
-    work: Opaque<bindings::work_struct>,
+    work: cgl_core::work::WorkItem,
     exits_pending: AtomicBool,
     pub(crate) misses_total: AtomicU64,
     pub(crate) deaths_total: AtomicU64,
@@ -396,17 +396,7 @@ impl Monitor {
         Ok(try_pin_init!(Self {
             inner <- kernel::new_mutex!(inner, "cgl_heartbeat"),
             timer <- HrTimer::new(),
-            // SAFETY: initialises the work item in place; name and key are
-            // `'static`.
-            work <- Opaque::ffi_init(|p| unsafe {
-                bindings::init_work_with_key(
-                    p,
-                    Some(monitor_work),
-                    false,
-                    c_str!("cgl_heartbeat").as_char_ptr(),
-                    WORK_KEY.0.get().cast(),
-                )
-            }),
+            work <- cgl_core::new_work_item!(monitor_work, "cgl_heartbeat"),
             exits_pending: AtomicBool::new(false),
             misses_total: AtomicU64::new(0),
             deaths_total: AtomicU64::new(0),
@@ -415,15 +405,7 @@ impl Monitor {
     }
 
     fn queue_work(&self) {
-        // SAFETY: the work item is initialised and outlives the module's
-        // use of it (cancelled at exit); queueing a queued item is a no-op.
-        unsafe {
-            bindings::queue_work_on(
-                bindings::wq_misc_consts_WORK_CPU_UNBOUND as _,
-                bindings::system_highpri_wq,
-                self.work.get(),
-            )
-        };
+        self.work.queue(true);
     }
 
     /// Arms the timer for the earliest deadline if that is earlier than
@@ -509,6 +491,21 @@ impl Monitor {
         Some(e.handle.to_u32())
     }
 
+    /// The entity of handle `h`, if the caller may act on it.
+    fn entity_for_caller(
+        inner: &Inner,
+        h: Handle,
+    ) -> core::result::Result<&Entity, (Error, &'static CStr)> {
+        let e = inner
+            .entities
+            .get(h.index())
+            .and_then(|e| e.as_ref())
+            .filter(|e| e.handle == h)
+            .ok_or((ENOENT, c_str!("no such entity")))?;
+        Self::may_act(e)?;
+        Ok(e)
+    }
+
     /// Checks that the caller may act on entity `e`.
     fn may_act(e: &Entity) -> core::result::Result<(), (Error, &'static CStr)> {
         if e.spec.tgid == current_tgid() || privileged() {
@@ -524,13 +521,7 @@ impl Monitor {
         let now = now_ns();
         let recovered = {
             let mut inner = self.inner.lock();
-            let e = inner
-                .entities
-                .get(h.index())
-                .and_then(|e| e.as_ref())
-                .filter(|e| e.handle == h)
-                .ok_or((ENOENT, c_str!("no such entity")))?;
-            Self::may_act(e)?;
+            Self::entity_for_caller(&inner, h)?;
             inner.sched.beat(h, now).map_err(deadline_error)?;
             let mut recovered = None;
             if let Some(Some(e)) = inner.entities.get_mut(h.index()) {
@@ -565,13 +556,7 @@ impl Monitor {
         let h = Handle::from_u32(raw);
         let entity = {
             let mut inner = self.inner.lock();
-            let e = inner
-                .entities
-                .get(h.index())
-                .and_then(|e| e.as_ref())
-                .filter(|e| e.handle == h)
-                .ok_or((ENOENT, c_str!("no such entity")))?;
-            Self::may_act(e)?;
+            Self::entity_for_caller(&inner, h)?;
             inner.sched.unregister(h).map_err(deadline_error)?;
             let e = inner.entities.get_mut(h.index()).and_then(|e| e.take());
             self.rearm(&mut inner);
@@ -794,11 +779,6 @@ impl Todo {
     }
 }
 
-struct WorkKey(core::cell::UnsafeCell<core::mem::MaybeUninit<bindings::lock_class_key>>);
-// SAFETY: lockdep synchronises its own use of the key.
-unsafe impl Sync for WorkKey {}
-static WORK_KEY: WorkKey = WorkKey(core::cell::UnsafeCell::new(core::mem::MaybeUninit::uninit()));
-
 /// `/sys/kernel/cgl/heartbeat/entities`: one line per entity.
 struct EntitiesAttr;
 impl Attribute for EntitiesAttr {
@@ -913,9 +893,7 @@ impl Drop for HeartbeatModule {
         // Stop the timer and the work, then forget every entity (each
         // removes its exit wait) before the monitor goes.
         self.monitor.timer.cancel();
-        // SAFETY: the work item is initialised; this waits for a running
-        // instance.
-        unsafe { bindings::cancel_work_sync(self.monitor.work.get()) };
+        self.monitor.work.cancel_sync();
         let mut inner = self.monitor.inner.lock();
         let mut dead_critical = 0;
         for e in inner.entities.iter_mut() {
@@ -929,9 +907,9 @@ impl Drop for HeartbeatModule {
             cgl_core::health::critical_recovered();
         }
         drop(inner);
-        // SAFETY: see `monitor_work`: a wake function may have queued the
-        // work again before its entity was dropped above.
-        unsafe { bindings::cancel_work_sync(self.monitor.work.get()) };
+        // A wake function may have queued the work again before its entity
+        // was dropped above.
+        self.monitor.work.cancel_sync();
         MONITOR.store(core::ptr::null_mut(), Ordering::Release);
     }
 }

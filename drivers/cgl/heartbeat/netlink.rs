@@ -10,11 +10,7 @@ use kernel::c_str;
 use kernel::prelude::*;
 use kernel::uapi;
 
-macro_rules! consts {
-    ($ty:ty; $($name:ident = $val:path),* $(,)?) => { $(const $name: $ty = $val as $ty;)* };
-}
-
-consts!(u8;
+cgl_core::uapi_consts!(u8;
     CMD_REGISTER = uapi::cgl_hb_cmd_CGL_HB_CMD_REGISTER,
     CMD_BEAT = uapi::cgl_hb_cmd_CGL_HB_CMD_BEAT,
     CMD_UNREGISTER = uapi::cgl_hb_cmd_CGL_HB_CMD_UNREGISTER,
@@ -23,7 +19,7 @@ consts!(u8;
     CMD_ALERT = uapi::cgl_hb_cmd_CGL_HB_CMD_ALERT,
 );
 
-consts!(u16;
+cgl_core::uapi_consts!(u16;
     A_PAD = uapi::cgl_hb_attr_CGL_HB_A_PAD,
     A_HANDLE = uapi::cgl_hb_attr_CGL_HB_A_HANDLE,
     A_NAME = uapi::cgl_hb_attr_CGL_HB_A_NAME,
