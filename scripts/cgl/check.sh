@@ -36,7 +36,17 @@ fi
 
 step "host tests (cargo test --workspace)"
 t=$(date +%s)
-cargo test --workspace 2>&1 | tee "$logs/cargo-test.log" | grep -E '^(test |test result|error|failures)' || true
+# The RouteViews prefix tables Debian ships in python3-pyasn: the LPM
+# tests load them when CGL_PYASN_DIR is set.
+pyasn=$build/pyasn
+if [ ! -f "$pyasn/usr/lib/python3/dist-packages/data/ipasn_20140513.dat.gz" ]; then
+	mkdir -p "$pyasn"
+	(cd "$pyasn" && apt-get download -q python3-pyasn >/dev/null 2>&1 &&
+		dpkg -x python3-pyasn_*.deb .) || echo "check: python3-pyasn not available; real-table tests skip"
+fi
+[ -d "$pyasn/usr/lib/python3/dist-packages/data" ] &&
+	export CGL_PYASN_DIR=$pyasn/usr/lib/python3/dist-packages/data
+cargo test --workspace --profile hosttest 2>&1 | tee "$logs/cargo-test.log" | grep -E '^(test |test result|error|failures)' || true
 cp=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$logs/cargo-test.log" | paste -sd+ | bc)
 cf=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$logs/cargo-test.log" | paste -sd+ | bc)
 if [ "${PIPESTATUS[0]:-1}" != 0 ] && [ "${cf:-0}" = 0 ]; then
@@ -77,6 +87,20 @@ if grep -qE 'BUG:|WARNING:|Kernel panic|Oops' "$build/vm-test/guest0/console.log
 	nok "kernel log free of BUG/WARNING/Oops"
 else
 	ok "kernel log free of BUG/WARNING/Oops"
+fi
+
+step "several guests joined by links (vm.sh --guests 3)"
+t=$(date +%s)
+scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-multi" --guests 3 --timeout 300 \
+	--cmd tools/testing/selftests/cgl/multiguest.sh > "$logs/multi.log" 2>&1
+mrc=$?
+mp=$(grep -c '^ok - multiguest' "$logs/multi.log")
+mf=$(grep -c '^not ok - multiguest' "$logs/multi.log")
+grep -E '^(ok|not ok) - multiguest' "$logs/multi.log"
+if [ "$mp" -ne 6 ] || [ "$mf" -ne 0 ] || [ "$mrc" -ne 0 ]; then
+	nok "3 guests reach each other ($mp of 6 links, status $mrc; log: $logs/multi.log)"
+else
+	ok "3 guests reach each other ($(elapsed "$t"))"
 fi
 
 echo

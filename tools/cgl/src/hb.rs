@@ -240,11 +240,11 @@ fn parse_secs(s: &str) -> Result<f64, String> {
 /// Formats milliseconds as `parse_duration` reads them: `1m`, `2s`,
 /// `100ms`.
 pub fn format_ms(ms: u64) -> String {
-    if ms != 0 && ms % 3_600_000 == 0 {
+    if ms != 0 && ms.is_multiple_of(3_600_000) {
         format!("{}h", ms / 3_600_000)
-    } else if ms != 0 && ms % 60_000 == 0 {
+    } else if ms != 0 && ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms != 0 && ms % 1000 == 0 {
+    } else if ms != 0 && ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -341,9 +341,7 @@ pub fn parse_name(s: &str) -> Result<String, String> {
         return Err("empty name".into());
     }
     if s.len() > CGL_HB_NAME_MAX {
-        return Err(format!(
-            "name '{s}' longer than {CGL_HB_NAME_MAX} bytes"
-        ));
+        return Err(format!("name '{s}' longer than {CGL_HB_NAME_MAX} bytes"));
     }
     if !s.bytes().all(|c| c.is_ascii_graphic() && c != b'/') {
         return Err(format!(
@@ -559,10 +557,7 @@ impl Entity {
                     }
                 })),
             ),
-            (
-                "late",
-                opt(self.late_ns.map(|l| format!("{}us", l / 1000))),
-            ),
+            ("late", opt(self.late_ns.map(|l| format!("{}us", l / 1000)))),
             ("pid", opt(self.pid.map(|p| p.to_string()))),
             ("group", opt(self.group.clone())),
             ("action", self.action_text()),
@@ -573,6 +568,15 @@ impl Entity {
             .map(|(k, v)| format!("{:<w$}  {v}\n", format!("{k}:"), w = w + 1))
             .collect()
     }
+}
+
+/// `rows` as left-aligned columns, not indented (a table of its own, as
+/// `events list` prints).
+fn flush_table(rows: &[Vec<String>]) -> String {
+    columns(rows)
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect()
 }
 
 /// The `list` table; `now` is CLOCK_MONOTONIC ns.
@@ -592,7 +596,7 @@ pub fn table(entities: &[Entity], now: u64) -> String {
     .map(String::from)
     .to_vec()];
     rows.extend(entities.iter().map(|e| e.row(now)));
-    columns(&rows)
+    flush_table(&rows)
 }
 
 /// A group, as GROUP_GET describes it.
@@ -622,7 +626,7 @@ pub fn groups_table(groups: &[Group]) -> String {
             .iter()
             .map(|g| vec![g.name.clone(), g.members.to_string(), g.dead.to_string()]),
     );
-    columns(&rows)
+    flush_table(&rows)
 }
 
 /// An ALERT notification.
@@ -762,9 +766,7 @@ impl Session {
 
     fn register(&mut self, a: &RegisterArgs) -> Result<(), Fail> {
         // SAFETY: getppid cannot fail.
-        let pid = a
-            .pid
-            .unwrap_or_else(|| unsafe { libc::getppid() } as u32);
+        let pid = a.pid.unwrap_or_else(|| unsafe { libc::getppid() } as u32);
         let replies = self.request(CGL_HB_CMD_REGISTER, &register_attrs(a, Some(pid)))?;
         let handle = replies
             .iter()
@@ -953,7 +955,16 @@ mod tests {
         assert_eq!(parse_duration("0.25m"), ms(15_000));
         assert_eq!(parse_duration("0"), ms(0));
         for bad in [
-            "", "ms", "s", "1x", "-5", "1.2.3s", ".s", "1.0005s", "2 sec", "1e3",
+            "",
+            "ms",
+            "s",
+            "1x",
+            "-5",
+            "1.2.3s",
+            ".s",
+            "1.0005s",
+            "2 sec",
+            "1e3",
             "99999999999999999999h",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
@@ -1031,8 +1042,18 @@ mod tests {
     #[test]
     fn register_request_bytes() {
         let a = reg(&[
-            "db", "--period", "100ms", "--misses", "3", "--action", "signal", "--signal",
-            "KILL", "--group", "g1", "--critical",
+            "db",
+            "--period",
+            "100ms",
+            "--misses",
+            "3",
+            "--action",
+            "signal",
+            "--signal",
+            "KILL",
+            "--group",
+            "g1",
+            "--critical",
         ])
         .unwrap();
         let got = register_attrs(&a, Some(4242)).encode().unwrap();
@@ -1064,7 +1085,14 @@ mod tests {
 
         // The command action.
         let a = reg(&[
-            "x", "--period", "1m", "--misses", "5", "--action", "command", "--command",
+            "x",
+            "--period",
+            "1m",
+            "--misses",
+            "5",
+            "--action",
+            "command",
+            "--command",
             "/sbin/recover",
         ])
         .unwrap();
@@ -1077,14 +1105,18 @@ mod tests {
     #[test]
     fn register_usage_errors() {
         for args in [
-            vec!["db", "--period", "100ms"],                          // no --misses
-            vec!["db", "--period", "0", "--misses", "1"],             // period range
-            vec!["db", "--period", "1s", "--misses", "0"],            // misses range
-            vec!["db", "--period", "1s", "--misses", "1001"],         // misses range
-            vec!["a/b", "--period", "1s", "--misses", "1"],           // name
-            vec!["db", "--period", "1s", "--misses", "1", "--action", "reboot"],
+            vec!["db", "--period", "100ms"],                  // no --misses
+            vec!["db", "--period", "0", "--misses", "1"],     // period range
+            vec!["db", "--period", "1s", "--misses", "0"],    // misses range
+            vec!["db", "--period", "1s", "--misses", "1001"], // misses range
+            vec!["a/b", "--period", "1s", "--misses", "1"],   // name
+            vec![
+                "db", "--period", "1s", "--misses", "1", "--action", "reboot",
+            ],
             vec!["db", "--period", "1s", "--misses", "1", "--signal", "NOPE"],
-            vec!["db", "--period", "1s", "--misses", "1", "--action", "command"],
+            vec![
+                "db", "--period", "1s", "--misses", "1", "--action", "command",
+            ],
             vec!["db", "--period", "1s", "--misses", "1", "--command", "rel"],
         ] {
             let e = reg(&args).unwrap_err();
@@ -1094,11 +1126,7 @@ mod tests {
 
     /// A GET reply as the kernel builds it (nla_put_64bit adds a PAD
     /// attribute before each u64 that needs aligning).
-    fn entity_attrs(
-        handle: u32,
-        name: &str,
-        extra: impl FnOnce(&mut AttrMap),
-    ) -> AttrMap {
+    fn entity_attrs(handle: u32, name: &str, extra: impl FnOnce(&mut AttrMap)) -> AttrMap {
         let mut a = AttrMap::new();
         a.push_u32(CGL_HB_A_HANDLE, handle)
             .push_str(CGL_HB_A_NAME, name)
@@ -1151,17 +1179,17 @@ mod tests {
         assert_eq!(es[1].group.as_deref(), Some("web"));
         assert!(es[1].critical && !es[0].critical);
         assert_eq!(es[2].misses, None);
-        let want = "\
-  HANDLE      NAME      PERIOD  MISSES/MAX  STATE  LAST-BEAT  PID   GROUP  ACTION        CRITICAL
-  0x00000001  db        100ms   0/3         alive  42ms       321   -      event         no
-  0x00010002  frontend  2s      2/3         late   4.5s       4000  web    signal(KILL)  yes
-  0x00000003  batch     1m      -/3         dead   -          77    -      notify        no
-";
+        let want = concat!(
+            "HANDLE      NAME      PERIOD  MISSES/MAX  STATE  LAST-BEAT  PID   GROUP  ACTION        CRITICAL\n",
+            "0x00000001  db        100ms   0/3         alive  42ms       321   -      event         no\n",
+            "0x00010002  frontend  2s      2/3         late   4.5s       4000  web    signal(KILL)  yes\n",
+            "0x00000003  batch     1m      -/3         dead   -          77    -      notify        no\n",
+        );
         assert_eq!(table(&es, now), want);
         // Empty: the header only.
         assert_eq!(
             table(&[], now),
-            "  HANDLE  NAME  PERIOD  MISSES/MAX  STATE  LAST-BEAT  PID  GROUP  ACTION  CRITICAL\n"
+            "HANDLE  NAME  PERIOD  MISSES/MAX  STATE  LAST-BEAT  PID  GROUP  ACTION  CRITICAL\n"
         );
 
         let j = es[1].to_json(now);
@@ -1202,7 +1230,7 @@ mod tests {
         let g = Group::decode(&a).unwrap();
         assert_eq!(
             groups_table(&[g]),
-            "  GROUP  MEMBERS  DEAD\n  web    3        1\n"
+            "GROUP  MEMBERS  DEAD\nweb    3        1\n"
         );
 
         let mut a = AttrMap::new();

@@ -1006,6 +1006,126 @@ mod tests {
     }
 
     #[test]
+    fn cli_hb_and_wdt_forms() {
+        let p = |v: &[&str]| Cli::try_parse_from(v).map(|c| c.cmd);
+        match p(&[
+            "cgl-ctl",
+            "hb",
+            "register",
+            "db",
+            "--period",
+            "2s",
+            "--misses",
+            "3",
+            "--action",
+            "notify",
+            "--group",
+            "g",
+            "--critical",
+            "--pid",
+            "1",
+        ])
+        .unwrap()
+        {
+            Cmd::Hb(hb::HbCmd::Register(a)) => {
+                assert_eq!((a.period, a.misses, a.pid), (2000, 3, Some(1)));
+                assert_eq!(a.action, Some(hb::HbAction::Notify));
+                assert!(a.critical);
+            }
+            c => panic!("{c:?}"),
+        }
+        match p(&["cgl-ctl", "hb", "beat", "--handle", "0x10"]).unwrap() {
+            Cmd::Hb(hb::HbCmd::Beat(t)) => assert_eq!((t.name, t.handle), (None, Some(16))),
+            c => panic!("{c:?}"),
+        }
+        match p(&["cgl-ctl", "hb", "unregister", "db"]).unwrap() {
+            Cmd::Hb(hb::HbCmd::Unregister(t)) => assert_eq!(t.name.as_deref(), Some("db")),
+            c => panic!("{c:?}"),
+        }
+        match p(&[
+            "cgl-ctl",
+            "hb",
+            "beat-loop",
+            "db",
+            "--interval",
+            "50ms",
+            "--count",
+            "4",
+        ])
+        .unwrap()
+        {
+            Cmd::Hb(hb::HbCmd::BeatLoop(a)) => {
+                assert_eq!(a.interval, Duration::from_millis(50));
+                assert_eq!(a.count, Some(4));
+            }
+            c => panic!("{c:?}"),
+        }
+        match p(&["cgl-ctl", "hb", "watch", "--count", "1", "--timeout", "2.5"]).unwrap() {
+            Cmd::Hb(hb::HbCmd::Watch(a)) => assert_eq!((a.count, a.timeout), (Some(1), Some(2.5))),
+            c => panic!("{c:?}"),
+        }
+        assert!(matches!(
+            p(&["cgl-ctl", "-j", "hb", "list"]).unwrap(),
+            Cmd::Hb(hb::HbCmd::List)
+        ));
+        assert!(matches!(
+            p(&["cgl-ctl", "hb", "groups"]).unwrap(),
+            Cmd::Hb(hb::HbCmd::Groups)
+        ));
+        assert!(matches!(
+            p(&["cgl-ctl", "hb", "show", "db"]).unwrap(),
+            Cmd::Hb(hb::HbCmd::Show(_))
+        ));
+        assert!(matches!(
+            p(&["cgl-ctl", "wdt", "status", "-j"]).unwrap(),
+            Cmd::Wdt(wdt::WdtCmd::Status)
+        ));
+        for args in [
+            vec!["cgl-ctl", "hb", "beat"],
+            vec!["cgl-ctl", "hb", "beat", "db", "--handle", "1"],
+            vec!["cgl-ctl", "hb", "show", "--handle", "zz"],
+            vec!["cgl-ctl", "hb", "beat-loop", "db"],
+            vec!["cgl-ctl", "hb", "beat-loop", "db", "--interval", "0"],
+            vec!["cgl-ctl", "hb", "watch", "--timeout", "-1"],
+            vec!["cgl-ctl", "hb", "register", "db", "--misses", "1"],
+            vec!["cgl-ctl", "wdt"],
+        ] {
+            let e = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(hb_line(&None), "heartbeat: absent\n");
+        let c = Some(vec![
+            ("count", Some(2)),
+            ("limit", Some(1024)),
+            ("misses", Some(5)),
+            ("deaths", Some(1)),
+            ("exits", None),
+        ]);
+        assert_eq!(
+            hb_line(&c),
+            "heartbeat: 2 entities (limit 1024), misses 5, deaths 1, exits ?\n"
+        );
+        assert_eq!(wdt_line(&None), "watchdog: no \"CGL watchdog\" device\n");
+        let w = wdt::Status {
+            device: "/dev/watchdog1".into(),
+            sysfs: "/sys/class/watchdog/watchdog1".into(),
+            values: vec![
+                ("state", Some("active".into())),
+                ("timeout", Some("30".into())),
+                ("action", Some("panic".into())),
+            ],
+        };
+        assert_eq!(
+            wdt_line(&Some(w)),
+            "watchdog: /dev/watchdog1, active, timeout 30s, action panic\n"
+        );
+    }
+
+    #[test]
     fn columns_align() {
         let s = columns(&[
             vec!["NAME".into(), "ID".into()],
