@@ -92,6 +92,8 @@ for ((i = 0; i < guests; i++)); do
 	      -append "console=ttyS0 panic=-1 quiet cgl.mode=$mode cgl.guest=$i"
 	      -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on
 	      -virtfs "local,path=$g,mount_tag=cglrun,security_model=none"
+	      -virtfs "local,path=$repo,mount_tag=cglrepo,security_model=none,readonly=on"
+	      -virtfs "local,path=$tree,mount_tag=cgltree,security_model=none,readonly=on"
 	      "${net[@]}")
 	if [ "$mode" = shell ]; then
 		exec "${qemu[@]}" -chardev "stdio,id=c0,mux=on,signal=off,logfile=$g/console.log" \
