@@ -18,3 +18,7 @@ pub mod deadline;
 /// Longest-prefix match for the multi-FIB module (`net/cgl/fib/lpm.rs`).
 #[path = "../../../../../net/cgl/fib/lpm.rs"]
 pub mod lpm;
+
+/// ELF signature section of DigSig (`security/cgl_digsig/elfsig.rs`).
+#[path = "../../../../../security/cgl_digsig/elfsig.rs"]
+pub mod elfsig;
