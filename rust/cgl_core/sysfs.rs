@@ -36,6 +36,15 @@ pub trait Attribute: 'static {
 pub struct Show {
     buf: *mut u8,
     len: usize,
+    dir: usize,
+}
+
+impl Show {
+    /// Which directory the file being read is in, as [`Dir::key`] gives
+    /// it: one attribute type can serve a directory per object.
+    pub fn dir_key(&self) -> usize {
+        self.dir
+    }
 }
 
 impl fmt::Write for Show {
@@ -58,13 +67,14 @@ impl fmt::Write for Show {
 ///
 /// Called by sysfs with a `PAGE_SIZE` buffer.
 unsafe extern "C" fn show_callback<A: Attribute>(
-    _kobj: *mut bindings::kobject,
+    kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
     buf: *mut kernel::ffi::c_char,
 ) -> isize {
     let mut out = Show {
         buf: buf.cast(),
         len: 0,
+        dir: kobj as usize,
     };
     match A::show(&mut out) {
         Ok(()) => out.len as isize,
@@ -196,6 +206,11 @@ impl Dir {
         // SAFETY: `name` is NUL-terminated and `parent` a live kobject.
         let kobj = unsafe { bindings::kobject_create_and_add(name.as_char_ptr(), parent) };
         NonNull::new(kobj).map(Self).ok_or(ENOMEM)
+    }
+
+    /// Identifies this directory to [`Show::dir_key`].
+    pub fn key(&self) -> usize {
+        self.0.as_ptr() as usize
     }
 
     /// Creates the attribute files of `group` in this directory.

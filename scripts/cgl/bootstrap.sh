@@ -27,7 +27,8 @@ PINNED=(
 )
 # Build and guest tools whose exact version does not matter.
 UNPINNED=(flex bison bc libelf-dev libssl-dev cpio kmod make gcc git rsync
-	  xz-utils python3 iproute2 keyutils util-linux procps)
+	  xz-utils python3 iproute2 iputils-ping keyutils util-linux procps
+	  binutils openssl)
 BINDGEN_VERSION=0.69.5
 
 say() { printf 'bootstrap: %s\n' "$*"; }

@@ -72,7 +72,7 @@ fi
 step "selftests in the VM"
 t=$(date +%s)
 scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-test" --timeout 1500 \
-	--cmd tools/testing/selftests/cgl/run.sh 2>&1 | tee "$logs/vm.log" |
+	--cmd tools/testing/selftests/cgl/run.sh 2>&1 | tr -d '\r' | tee "$logs/vm.log" |
 	grep -E '^(ok|not ok|#|[0-9]+ passed)|vm.sh:|Kernel panic|BUG:|WARNING:'
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/vm.log" | tail -1)
 if [ -n "$summary" ]; then
@@ -92,11 +92,13 @@ fi
 step "several guests joined by links (vm.sh --guests 3)"
 t=$(date +%s)
 scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-multi" --guests 3 --timeout 300 \
-	--cmd tools/testing/selftests/cgl/multiguest.sh > "$logs/multi.log" 2>&1
-mrc=$?
-mp=$(grep -c '^ok - multiguest' "$logs/multi.log")
-mf=$(grep -c '^not ok - multiguest' "$logs/multi.log")
-grep -E '^(ok|not ok) - multiguest' "$logs/multi.log"
+	--cmd tools/testing/selftests/cgl/multiguest.sh 2>&1 | tr -d '\r' > "$logs/multi.log"
+mrc=${PIPESTATUS[0]}
+# A guest's first line may follow the console's escape sequences.
+grep -oE '(not )?ok - multiguest.*' "$logs/multi.log" > "$logs/multi.checks"
+mp=$(grep -c '^ok' "$logs/multi.checks")
+mf=$(grep -c '^not ok' "$logs/multi.checks")
+cat "$logs/multi.checks"
 if [ "$mp" -ne 6 ] || [ "$mf" -ne 0 ] || [ "$mrc" -ne 0 ]; then
 	nok "3 guests reach each other ($mp of 6 links, status $mrc; log: $logs/multi.log)"
 else

@@ -275,6 +275,8 @@ pub(crate) struct Entity {
     /// How late the last miss was noticed, ns.
     pub(crate) late_ns: u64,
     watch: Pin<KBox<ExitWatch>>,
+    /// `/sys/kernel/cgl/heartbeat/entities/<name>/`, if it could be made.
+    dir: Option<cgl_core::sysfs::Dir>,
 }
 
 /// An action to take once the lock is dropped.
@@ -315,6 +317,8 @@ pub(crate) struct Monitor {
     #[pin]
     work: cgl_core::work::WorkItem,
     exits_pending: AtomicBool,
+    /// `/sys/kernel/cgl/heartbeat/entities/`; set before any registration.
+    entities_dir: Option<cgl_core::sysfs::Dir>,
     pub(crate) misses_total: AtomicU64,
     pub(crate) deaths_total: AtomicU64,
     pub(crate) exits_total: AtomicU64,
@@ -379,7 +383,7 @@ pub(crate) fn privileged() -> bool {
 }
 
 impl Monitor {
-    fn new() -> Result<impl PinInit<Self, Error>> {
+    fn new(entities_dir: Option<cgl_core::sysfs::Dir>) -> Result<impl PinInit<Self, Error>> {
         let mut slots = KVVec::with_capacity(LIMIT, GFP_KERNEL)?;
         let mut entities = KVVec::with_capacity(LIMIT, GFP_KERNEL)?;
         for _ in 0..LIMIT {
@@ -398,6 +402,7 @@ impl Monitor {
             timer <- HrTimer::new(),
             work <- cgl_core::new_work_item!(monitor_work, "cgl_heartbeat"),
             exits_pending: AtomicBool::new(false),
+            entities_dir,
             misses_total: AtomicU64::new(0),
             deaths_total: AtomicU64::new(0),
             exits_total: AtomicU64::new(0),
@@ -442,12 +447,17 @@ impl Monitor {
                 .sched
                 .register(period, spec.max_misses, now)
                 .map_err(deadline_error)?;
+            // Under the lock, after the name was found unique: sysfs never
+            // sees a duplicate. A directory that cannot be made is not worth
+            // refusing the registration for; the netlink view has it all.
+            let dir = self.entity_dir(spec.name.as_str());
             let entity = Entity {
                 handle: h,
                 spec,
                 state: State::Alive,
                 late_ns: 0,
                 watch,
+                dir,
             };
             match inner.entities.get_mut(h.index()) {
                 Some(slot) => *slot = Some(entity),
@@ -478,6 +488,17 @@ impl Monitor {
             handle.to_u32()
         );
         Ok(handle.to_u32())
+    }
+
+    /// Makes the sysfs directory of entity `name`.
+    fn entity_dir(&self, name: &str) -> Option<cgl_core::sysfs::Dir> {
+        let parent = self.entities_dir.as_ref()?;
+        let mut buf = [0u8; NAME_MAX + 1];
+        buf.get_mut(..name.len())?.copy_from_slice(name.as_bytes());
+        let cname = CStr::from_bytes_with_nul(buf.get(..=name.len())?).ok()?;
+        let dir = cgl_core::sysfs::Dir::new(cname, Some(parent)).ok()?;
+        dir.add_group(&ENTITY_ATTRS).ok()?;
+        Some(dir)
     }
 
     /// Finds the handle of `name`.
@@ -779,10 +800,10 @@ impl Todo {
     }
 }
 
-/// `/sys/kernel/cgl/heartbeat/entities`: one line per entity.
-struct EntitiesAttr;
-impl Attribute for EntitiesAttr {
-    const NAME: &'static CStr = c_str!("entities");
+/// `/sys/kernel/cgl/heartbeat/table`: one line per entity.
+struct TableAttr;
+impl Attribute for TableAttr {
+    const NAME: &'static CStr = c_str!("table");
     fn show(out: &mut Show) -> Result {
         let m = monitor().ok_or(ENODEV)?;
         let now = now_ns();
@@ -847,7 +868,69 @@ counter_attr!(ExitsAttr, "exits", |m| m
     .exits_total
     .load(Ordering::Relaxed));
 
-sysfs_group!(static ATTRS = [EntitiesAttr, CountAttr, LimitAttr, MissesAttr, DeathsAttr, ExitsAttr]);
+sysfs_group!(static ATTRS = [TableAttr, CountAttr, LimitAttr, MissesAttr, DeathsAttr, ExitsAttr]);
+
+/// Shows one value of the entity whose directory is being read.
+fn show_entity(
+    out: &mut Show,
+    f: impl FnOnce(&mut Show, &Entity, &deadline::EntityState, u64) -> core::fmt::Result,
+) -> Result {
+    let m = monitor().ok_or(ENODEV)?;
+    let key = out.dir_key();
+    let now = now_ns();
+    let inner = m.inner.lock();
+    let e = inner
+        .entities
+        .iter()
+        .flatten()
+        .find(|e| e.dir.as_ref().map(|d| d.key()) == Some(key))
+        .ok_or(ENODEV)?;
+    let st = inner.sched.state(e.handle).ok_or(ENODEV)?;
+    f(out, e, &st, now).map_err(|_| EINVAL)
+}
+
+macro_rules! entity_attr {
+    ($ty:ident, $name:literal, $f:expr) => {
+        struct $ty;
+        impl Attribute for $ty {
+            const NAME: &'static CStr = c_str!($name);
+            fn show(out: &mut Show) -> Result {
+                show_entity(out, $f)
+            }
+        }
+    };
+}
+entity_attr!(EntState, "state", |o, e, _, _| writeln!(
+    o,
+    "{}",
+    e.state.name()
+));
+entity_attr!(EntMisses, "misses", |o, _, st, _| writeln!(
+    o,
+    "{}",
+    st.misses
+));
+entity_attr!(EntMaxMisses, "max_misses", |o, e, _, _| writeln!(
+    o,
+    "{}",
+    e.spec.max_misses
+));
+entity_attr!(EntPeriod, "period_ms", |o, e, _, _| writeln!(
+    o,
+    "{}",
+    e.spec.period_ms
+));
+entity_attr!(EntLastBeat, "last_beat_ms_ago", |o, _, st, now| {
+    writeln!(o, "{}", now.saturating_sub(st.last_beat) / NSEC_PER_MSEC)
+});
+entity_attr!(EntPid, "pid", |o, e, _, _| writeln!(o, "{}", e.spec.tgid));
+entity_attr!(EntHandle, "handle", |o, e, _, _| writeln!(
+    o,
+    "{:#x}",
+    e.handle.to_u32()
+));
+
+sysfs_group!(static ENTITY_ATTRS = [EntState, EntMisses, EntMaxMisses, EntPeriod, EntLastBeat, EntPid, EntHandle]);
 
 static MODULE_INFO: cgl_core::ModuleInfo = cgl_core::ModuleInfo {
     name: c_str!("heartbeat"),
@@ -867,7 +950,9 @@ struct HeartbeatModule {
 
 impl kernel::Module for HeartbeatModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let monitor = KBox::pin_init(Monitor::new()?, GFP_KERNEL)?;
+        let dir = cgl_core::sysfs::module_dir(c_str!("heartbeat"))?;
+        let entities = cgl_core::sysfs::Dir::new(c_str!("entities"), Some(&dir))?;
+        let monitor = KBox::pin_init(Monitor::new(Some(entities))?, GFP_KERNEL)?;
         MONITOR.store(
             &*monitor as *const Monitor as *mut Monitor,
             Ordering::Release,
@@ -875,7 +960,6 @@ impl kernel::Module for HeartbeatModule {
         let reg = cgl_core::register_module(&MODULE_INFO)?;
         let family = netlink::Registered::new(module)?;
         let dev = chardev::Device::new(module)?;
-        let dir = cgl_core::sysfs::module_dir(c_str!("heartbeat"))?;
         dir.add_group(&ATTRS)?;
         Ok(Self {
             _dir: dir,

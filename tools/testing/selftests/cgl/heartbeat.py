@@ -82,8 +82,13 @@ t.check("entity is alive and watches the caller",
         e.u32(HB_A_HANDLE) == h)
 s.request(fam, HB_CMD_BEAT, a_u32(HB_A_HANDLE, h))
 t.check("beat by handle accepted", True)
-t.check("sysfs count and entity line", count() == n0 + 1 and
-        "selftest-a" in open(SYS + "entities").read())
+t.check("sysfs count and table line", count() == n0 + 1 and
+        "selftest-a" in open(SYS + "table").read())
+ed = SYS + "entities/selftest-a/"
+t.check("sysfs entity directory: state, misses, period, pid, last beat",
+        open(ed + "state").read() == "alive\n" and open(ed + "misses").read() == "0\n" and
+        open(ed + "period_ms").read() == "200\n" and open(ed + "pid").read() == "%d\n" % os.getpid() and
+        int(open(ed + "last_beat_ms_ago").read()) < 5000)
 
 # 2. Bad input: refused with a message, nothing left behind.
 t.raises("duplicate name refused", lambda: hb_register(s, fam, "selftest-a", 100, 1), errno.EEXIST)
@@ -144,6 +149,7 @@ if a_dead is not None:
 g = {x.str(HB_A_GROUP): x for x in s.request(fam, HB_CMD_GROUP_GET, dump=True)}
 t.check("group shows 2 members, 1 dead", "g1" in g and g["g1"].u32(HB_A_GROUP_MEMBERS) == 2 and
         g["g1"].u32(HB_A_GROUP_DEAD) == 1)
+t.check("sysfs shows the dead state", open(SYS + "entities/selftest-dead/state").read() == "dead\n")
 s.request(fam, HB_CMD_BEAT, a_str(HB_A_NAME, "selftest-dead"))
 a_back, _ = wait_alert(al, "selftest-dead", HB_STATE_ALIVE, 2)
 t.check("a beat revives a dead entity", a_back is not None and
@@ -271,5 +277,6 @@ if os.path.exists(WDT):
     open(WDT + "action", "w").write(old_action)
 
 unregister("selftest-a")
-t.check("all test entities gone", count() == n0)
+t.check("all test entities gone, with their directories", count() == n0 and
+        not any(n.startswith("selftest") for n in os.listdir(SYS + "entities")))
 sys.exit(1 if t.failed else 0)

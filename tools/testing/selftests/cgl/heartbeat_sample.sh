@@ -12,5 +12,5 @@ check "sample builds against the uapi header" \
 	"cc -Wall -Werror -I $repo/include/uapi -o $bin $repo/samples/cgl/heartbeat_client.c"
 check "sample beats and unregisters" "$bin sample-ok 20 10 | grep -q 'beat 10 times, unregistered'"
 check "hung sample gets SIGUSR1 from the monitor" "$bin sample-hung 20 0 | grep -q 'got SIGUSR1'"
-check "its entity is gone after it exits" "! grep -q sample-hung /sys/kernel/cgl/heartbeat/entities"
+check "its entity is gone after it exits" "! grep -q sample-hung /sys/kernel/cgl/heartbeat/table && [ ! -d /sys/kernel/cgl/heartbeat/entities/sample-hung ]"
 finish
