@@ -8,7 +8,8 @@
 #   make help      the other targets
 #
 # Variables: KSRC (Debian tarball or any 6.12.y tree), BUILD (git-ignored
-# build directory), JOBS, KVM=1 (opt-in; TCG is the default).
+# build directory), JOBS, KVM=1 (opt-in; TCG is the default), TESTS (for
+# vm-test: a subset of tools/testing/selftests/cgl/run.sh's tests).
 
 KSRC	?= /usr/src/linux-source-6.12.tar.xz
 BUILD	?= $(CURDIR)/build
@@ -68,9 +69,10 @@ vm: kernel tools
 
 demo: vm
 
+# TESTS="heartbeat.py wdt.sh" runs only those (tools/testing/selftests/cgl/).
 vm-test: kernel tools
 	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/vm-test \
-		--cmd tools/testing/selftests/cgl/run.sh
+		--cmd "tools/testing/selftests/cgl/run.sh $(TESTS)"
 
 check:
 	@scripts/cgl/check.sh

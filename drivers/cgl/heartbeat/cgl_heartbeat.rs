@@ -612,7 +612,7 @@ impl Monitor {
                         .entities
                         .get(i)
                         .and_then(|e| e.as_ref())
-                        .map_or(false, |e| e.watch.exited.load(Ordering::Acquire));
+                        .is_some_and(|e| e.watch.exited.load(Ordering::Acquire));
                     if !exited {
                         continue;
                     }
@@ -654,7 +654,7 @@ impl Monitor {
                 let cmd = match (&e.spec.command, miss.declared_dead) {
                     (Some(c), true) => {
                         let mut v = KVec::new();
-                        v.extend_from_slice(c, GFP_KERNEL).ok().map(|_| v)
+                        v.extend_from_slice(c, GFP_KERNEL).ok().map(|()| v)
                     }
                     _ => None,
                 };

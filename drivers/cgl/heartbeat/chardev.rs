@@ -51,9 +51,7 @@ fn register(arg: usize) -> isize {
     {
         return errno(EFAULT);
     }
-    let name_bytes: &[u8] = &r.name.map(|c| c as u8);
-    let group_bytes: &[u8] = &r.group.map(|c| c as u8);
-    let (Some(name), Some(group)) = (cstr_field(name_bytes), cstr_field(group_bytes)) else {
+    let (Some(name), Some(group)) = (cstr_field(&r.name), cstr_field(&r.group)) else {
         return errno(EINVAL);
     };
     let (Some(name), Some(group)) = (Name::new(name), Name::new(group)) else {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `cgl_hb` generic netlink family (`include/uapi/linux/cgl_heartbeat.h`).
+//! The `cgl_hb` generic netlink family (`include/uapi/linux/cgl_heartbeat.h`)
+//! of the application heartbeat monitor.
 
 use super::{monitor, Action, Entity, Name, Spec, State};
 use cgl_core::genl::{
