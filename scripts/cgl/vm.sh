@@ -17,7 +17,8 @@
 #   --log DIR   keep run files there: guestI/console.log, guestI/status.
 #
 # In the guest: CGL_GUEST (0..N-1), CGL_GUESTS, CGL_TREE (the kernel tree,
-# for test modules) and CGL_REPO are set; /tmp is a tmpfs.
+# for test modules), CGL_REPO and CGL_SHARED (a directory all guests
+# share, for barriers) are set; /tmp is a tmpfs.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -51,7 +52,7 @@ if [ -z "$cmd" ]; then
 fi
 export PATH="$repo/target/release:$PATH"
 
-log=${log:-$(dirname "$tree")/vm}
+log=$(realpath -m "${log:-$(dirname "$tree")/vm}")
 rm -rf "$log"
 mkdir -p "$log"
 
@@ -67,6 +68,9 @@ chmod +x "$ird/init"
 	> "$ird/lib/modules/autoload"
 (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) > "$log/initrd.gz"
 
+# A directory every guest can write, for barriers between guests.
+mkdir -p "$log/shared"
+
 port_base=$((20000 + RANDOM % 20000))
 port() { echo $((port_base + $1 * 64 + $2)); } # guest $1's end of its link to $2
 
@@ -76,7 +80,7 @@ for ((i = 0; i < guests; i++)); do
 	mkdir -p "$g"
 	printf '%s\n' "$cmd" > "$g/cmd"
 	cat > "$g/env" <<-ENV
-	export CGL_GUEST=$i CGL_GUESTS=$guests CGL_TREE='$tree' CGL_REPO='$repo'
+	export CGL_GUEST=$i CGL_GUESTS=$guests CGL_TREE='$tree' CGL_REPO='$repo' CGL_SHARED=/run/cgl-shared
 	export PATH='$PATH' HOME=/tmp LANG=C.UTF-8 CGL_INIT_ROOT=/mnt/host
 	ENV
 	net=()
@@ -90,8 +94,9 @@ for ((i = 0; i < guests; i++)); do
 	qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp "$smp" -nographic
 	      -no-reboot -kernel "$kernel" -initrd "$log/initrd.gz"
 	      -append "console=ttyS0 panic=-1 quiet cgl.mode=$mode cgl.guest=$i"
-	      -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on
+	      -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
 	      -virtfs "local,path=$g,mount_tag=cglrun,security_model=none"
+	      -virtfs "local,path=$log/shared,mount_tag=cglshared,security_model=none"
 	      -virtfs "local,path=$repo,mount_tag=cglrepo,security_model=none,readonly=on"
 	      -virtfs "local,path=$tree,mount_tag=cgltree,security_model=none,readonly=on"
 	      "${net[@]}")

@@ -10,6 +10,7 @@
 T="multiguest[$CGL_GUEST]"
 me=$((CGL_GUEST + 1))
 k=0
+echo "# guest $CGL_GUEST starts"
 for j in $(seq 0 $((CGL_GUESTS - 1))); do
 	[ "$j" = "$CGL_GUEST" ] && continue
 	ip link set "eth$k" up
@@ -17,13 +18,20 @@ for j in $(seq 0 $((CGL_GUESTS - 1))); do
 	ip route add "192.0.2.$((j + 1))/32" dev "eth$k"
 	k=$((k + 1))
 done
+echo "# guest $CGL_GUEST starts"
 for j in $(seq 0 $((CGL_GUESTS - 1))); do
 	[ "$j" = "$CGL_GUEST" ] && continue
 	peer=192.0.2.$((j + 1))
 	ok=1
-	for _ in $(seq 30); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=0; break; }; sleep 0.5; done
+	echo "# guest $CGL_GUEST pings $peer"
+	for _ in $(seq 60); do timeout 3 ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=0; break; }; sleep 0.5; done
 	check "guest $CGL_GUEST reaches guest $j over their link" "[ $ok = 0 ]"
 done
-# Stay up until the peers had their turn.
-sleep 3
+# Stay up until every guest has had its turn (guests boot at different
+# speeds on a busy host).
+touch "$CGL_SHARED/done.$CGL_GUEST"
+for _ in $(seq 600); do
+	[ "$(ls "$CGL_SHARED" | grep -c '^done\.')" -ge "$CGL_GUESTS" ] && break
+	sleep 0.2
+done
 finish
