@@ -795,11 +795,11 @@ impl GenlSocket {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Hand-built attribute: header in host order, payload, padding.
-    fn attr(ty: u16, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn attr(ty: u16, data: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
         v.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
         v.extend_from_slice(&ty.to_ne_bytes());

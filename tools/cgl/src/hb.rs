@@ -928,17 +928,7 @@ impl Session {
 mod tests {
     use super::*;
 
-    /// Hand-built attribute: header in host order, payload, padding.
-    fn attr(ty: u16, data: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
-        v.extend_from_slice(&ty.to_ne_bytes());
-        v.extend_from_slice(data);
-        while v.len() % 4 != 0 {
-            v.push(0);
-        }
-        v
-    }
+    use crate::genl::tests::attr;
 
     fn ms(n: u64) -> Result<Duration, String> {
         Ok(Duration::from_millis(n))
