@@ -28,7 +28,7 @@ KMAKE	= $(MAKE) -C $(TREE) LLVM=-19 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdo
 FRAGMENTS := tools/testing/cgl/vm.config kernel/configs/cgl.config
 
 .PHONY: all help bootstrap tree config kernel clippy tools host-test vm demo \
-	check vm-test series clean distclean
+	check vm-test vm-multi series clean distclean
 
 all: kernel tools
 
@@ -73,6 +73,11 @@ demo: vm
 vm-test: kernel tools
 	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/vm-test \
 		--cmd "tools/testing/selftests/cgl/run.sh $(TESTS)"
+
+# Three guests joined pairwise by links; each pings the others.
+vm-multi: kernel tools
+	@scripts/cgl/vm.sh --tree $(TREE) --guests 3 --log $(BUILD)/vm-multi --timeout 300 \
+		--cmd tools/testing/selftests/cgl/multiguest.sh
 
 check:
 	@scripts/cgl/check.sh
