@@ -24,9 +24,11 @@ PINNED=(
 	libclang-19-dev=1:19.1.7-3~deb12u1
 	qemu-system-x86=1:7.2+dfsg-7+deb12u18+b3
 	busybox-static=1:1.35.0-4+deb12u1+b1
+	# OpenSSL headers for sign-file, extract-cert and cgl-ctl's openssl crate.
+	libssl-dev=3.0.22-1~deb12u2
 )
 # Build and guest tools whose exact version does not matter.
-UNPINNED=(flex bison bc libelf-dev libssl-dev cpio kmod make gcc git rsync
+UNPINNED=(flex bison bc libelf-dev pkg-config cpio kmod make gcc git rsync
 	  xz-utils python3 iproute2 iputils-ping keyutils util-linux procps
 	  binutils openssl)
 BINDGEN_VERSION=0.69.5

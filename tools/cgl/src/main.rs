@@ -7,8 +7,10 @@
 //! (`include/uapi/linux/cgl_core.h`): `status` shows what is loaded,
 //! `events list|follow|log|config` read, stream, append to and tune the
 //! event log. `hb ...` drives the application heartbeat monitor (the
-//! `cgl_hb` family, `include/uapi/linux/cgl_heartbeat.h`) and `wdt status`
-//! shows the CGL watchdog (sysfs). `-j` gives JSON like iproute2's `-j`.
+//! `cgl_hb` family, `include/uapi/linux/cgl_heartbeat.h`), `wdt status`
+//! shows the CGL watchdog (sysfs) and `digsig ...` signs ELF files for the
+//! DigSig LSM and drives it (sysfs and the keyring syscalls). `-j` gives
+//! JSON like iproute2's `-j`.
 //!
 //! # Why neli
 //!
@@ -28,10 +30,17 @@
 //! which is empty for group ids above 31; [`genl::GenlSocket`] drives
 //! `neli::socket::NlSocket` directly instead.
 
+mod digsig;
+mod elfadd;
+/// The DigSig ELF signature format, the file the kernel builds.
+#[path = "../../../security/cgl_digsig/elfsig.rs"]
+#[allow(dead_code)]
+mod elfsig;
 mod event;
 mod follow;
 mod genl;
 mod hb;
+mod sigder;
 mod state;
 mod syslog;
 mod uapi;
@@ -86,6 +95,9 @@ enum Cmd {
     /// The CGL watchdog.
     #[command(subcommand)]
     Wdt(wdt::WdtCmd),
+    /// DigSig: sign and verify ELF files, drive the LSM.
+    #[command(subcommand)]
+    Digsig(digsig::DigsigCmd),
 }
 
 /// `events` subcommands.
@@ -280,6 +292,7 @@ fn main() -> ExitCode {
         Cmd::Events(EventsCmd::Config(a)) => config(&cli, a),
         Cmd::Hb(c) => hb::run(&cli, c),
         Cmd::Wdt(c) => wdt::run(&cli, c),
+        Cmd::Digsig(c) => digsig::run(&cli, c),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -1089,6 +1102,50 @@ mod tests {
             vec!["cgl-ctl", "hb", "watch", "--timeout", "-1"],
             vec!["cgl-ctl", "hb", "register", "db", "--misses", "1"],
             vec!["cgl-ctl", "wdt"],
+        ] {
+            let e = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn cli_digsig_forms() {
+        let p = |v: &[&str]| Cli::try_parse_from(v).map(|c| c.cmd);
+        match p(&[
+            "cgl-ctl", "digsig", "sign", "a", "b", "--key", "k.pem", "--cert", "c.pem",
+        ])
+        .unwrap()
+        {
+            Cmd::Digsig(digsig::DigsigCmd::Sign(a)) => {
+                assert_eq!(a.files.len(), 2);
+                assert_eq!(a.cert.as_deref(), Some(Path::new("c.pem")));
+                assert!(a.output.is_none() && !a.keyid);
+            }
+            c => panic!("{c:?}"),
+        }
+        match p(&["cgl-ctl", "digsig", "mode", "permissive"]).unwrap() {
+            Cmd::Digsig(digsig::DigsigCmd::Mode(a)) => {
+                assert_eq!(a.mode, Some(digsig::Mode::Permissive))
+            }
+            c => panic!("{c:?}"),
+        }
+        match p(&["cgl-ctl", "digsig", "revoke", "--key", "0x2a"]).unwrap() {
+            Cmd::Digsig(digsig::DigsigCmd::Revoke(a)) => assert_eq!(a.key, Some(42)),
+            c => panic!("{c:?}"),
+        }
+        assert!(matches!(
+            p(&["cgl-ctl", "digsig", "key", "add", "c.der"]).unwrap(),
+            Cmd::Digsig(digsig::DigsigCmd::Key(digsig::KeyCmd::Add(_)))
+        ));
+        for args in [
+            vec!["cgl-ctl", "digsig", "sign", "a"],
+            vec!["cgl-ctl", "digsig", "sign", "--key", "k"],
+            vec!["cgl-ctl", "digsig", "verify"],
+            vec!["cgl-ctl", "digsig", "mode", "on"],
+            vec!["cgl-ctl", "digsig", "revoke"],
+            vec!["cgl-ctl", "digsig", "revoke", "--hash", "00", "--file", "f"],
+            vec!["cgl-ctl", "digsig", "revoke", "--key", "-1"],
+            vec!["cgl-ctl", "digsig", "key"],
         ] {
             let e = Cli::try_parse_from(&args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}");
