@@ -28,7 +28,7 @@ KMAKE	= $(MAKE) -C $(TREE) LLVM=-19 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdo
 FRAGMENTS := tools/testing/cgl/vm.config kernel/configs/cgl.config
 
 .PHONY: all help bootstrap tree config kernel clippy tools host-test vm demo \
-	check vm-test vm-multi series clean distclean
+	check vm-test vm-lock bench-digsig vm-multi series clean distclean
 
 all: kernel tools
 
@@ -73,6 +73,18 @@ demo: vm
 vm-test: kernel tools
 	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/vm-test \
 		--cmd "tools/testing/selftests/cgl/run.sh $(TESTS)"
+
+# DigSig's costs (exec and mmap with the LSM off, first and cached
+# verification), printed as ratios.
+bench-digsig: kernel tools
+	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/bench-digsig \
+		--cmd "tools/testing/selftests/cgl/digsig_bench.sh"
+
+# DigSig's enforcing lock lasts until reboot: it gets a boot of its own,
+# with a signed busybox first in PATH for the harness.
+vm-lock: kernel tools
+	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/vm-lock \
+		--cmd "PATH=/tmp/cgl-signed:\$$PATH tools/testing/selftests/cgl/run.sh digsig_lock.sh"
 
 # Three guests joined pairwise by links; each pings the others.
 vm-multi: kernel tools

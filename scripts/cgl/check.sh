@@ -69,25 +69,39 @@ else
 	nok "series exports and applies (log: $logs/series.log)"
 fi
 
+# add_summary LOG WHAT RUNDIR: add a guest run's "N passed, N failed"
+# line to the totals; sets $summary.
+add_summary() {
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+	if [ -n "$summary" ]; then
+		pass=$((pass + ${summary%% *}))
+		f=${summary#*, }
+		fail=$((fail + ${f%% *}))
+	else
+		nok "$2 produced no summary (console: $build/$3/guest0/console.log)"
+	fi
+}
+
 step "selftests in the VM"
 t=$(date +%s)
 scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-test" --timeout 1500 \
 	--cmd tools/testing/selftests/cgl/run.sh 2>&1 | tr -d '\r' | tee "$logs/vm.log" |
 	grep -E '^(ok|not ok|#|[0-9]+ passed)|vm.sh:|Kernel panic|BUG:|WARNING:'
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/vm.log" | tail -1)
-if [ -n "$summary" ]; then
-	pass=$((pass + ${summary%% *}))
-	f=${summary#*, }
-	fail=$((fail + ${f%% *}))
-else
-	nok "VM selftests produced no summary (console: $build/vm-test/guest0/console.log)"
-fi
+add_summary "$logs/vm.log" "VM selftests" vm-test
 echo "guest: ${summary:-none} ($(elapsed "$t"))"
 if grep -qE 'BUG:|WARNING:|Kernel panic|Oops' "$build/vm-test/guest0/console.log" 2>/dev/null; then
 	nok "kernel log free of BUG/WARNING/Oops"
 else
 	ok "kernel log free of BUG/WARNING/Oops"
 fi
+
+step "DigSig enforcing lock (a boot of its own)"
+t=$(date +%s)
+scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-lock" --timeout 600 \
+	--cmd "PATH=/tmp/cgl-signed:\$PATH tools/testing/selftests/cgl/run.sh digsig_lock.sh" 2>&1 |
+	tr -d '\r' | tee "$logs/vm-lock.log" | grep -E '^(ok|not ok|[0-9]+ passed)|vm.sh:|BUG:|WARNING:'
+add_summary "$logs/vm-lock.log" "DigSig lock test" vm-lock
+echo "guest (lock): ${summary:-none} ($(elapsed "$t"))"
 
 # Several guests (make vm-multi) are not part of the check yet: under
 # load one guest's first ping sometimes blocks for good (see the notes of

@@ -38,12 +38,12 @@
 //!   hooks that read it may sleep).
 //! * Everything else is atomics.
 
-use kernel::ffi::{c_char, c_int, c_ulong};
 use core::fmt::Write;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::c_str;
+use kernel::ffi::{c_char, c_int, c_ulong};
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
@@ -335,7 +335,17 @@ unsafe fn check_file(file: *mut bindings::file, access: Access) -> c_int {
         // SAFETY: `sec` is live and initialised.
         let mut g = unsafe { SecGuard::lock(sec) };
         let s = g.get();
-        if s.verdict != VERDICT_NONE && s.generation == generation && s.fp == fp {
+        // A writer makes it a miss: verification then refuses it (a
+        // negative count is the kernel's own denial of writers during
+        // exec). The
+        // writer raised `i_writecount` before its `file_open` hook took
+        // this lock, so one of the two sees the other.
+        // SAFETY: `inode` is live.
+        let hit = s.verdict != VERDICT_NONE
+            && s.generation == generation
+            && s.fp == fp
+            && unsafe { verify::writers(inode) } <= 0;
+        if hit {
             COUNTERS.cache_hits.fetch_add(1, Ordering::Relaxed);
             if s.verdict == VERDICT_GOOD {
                 return 0;
@@ -393,7 +403,13 @@ unsafe fn check_file(file: *mut bindings::file, access: Access) -> c_int {
 /// # Safety
 ///
 /// `file` must be a live file.
-unsafe fn refuse(file: *mut bindings::file, access: Access, why: Deny, mode: Mode, log: bool) -> c_int {
+unsafe fn refuse(
+    file: *mut bindings::file,
+    access: Access,
+    why: Deny,
+    mode: Mode,
+    log: bool,
+) -> c_int {
     let enforcing = mode == Mode::Enforcing;
     if enforcing {
         COUNTERS.denied.fetch_add(1, Ordering::Relaxed);
@@ -467,13 +483,17 @@ fn comm_str(comm: &[c_char; 16]) -> &str {
 }
 
 /// A writer is about to change `inode` (open for writing, truncation,
-/// attribute change): drops its verdict, or refuses the writer with
-/// `ETXTBSY` while a verification is in flight or the file is mapped
-/// executable after being verified.
+/// attribute change): drops its verdict; in enforcing mode, refuses the
+/// writer with `ETXTBSY` while a verification is in flight or while the
+/// file is mapped executable, since the kernel no longer honours
+/// `MAP_DENYWRITE`.
+///
+/// The verdict is dropped even when the writer is then refused: the next
+/// check verifies again, which is only slower.
 ///
 /// # Safety
 ///
-/// `inode` must be live.
+/// `inode` must be live; `file` live or null.
 unsafe fn writer(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     if !ACTIVE.load(Ordering::Acquire) {
         return 0;
@@ -481,46 +501,64 @@ unsafe fn writer(inode: *mut bindings::inode, file: *mut bindings::file) -> c_in
     // SAFETY: `inode` is live.
     let sec = unsafe { inode_sec(inode) };
     let enforcing = mode() == Mode::Enforcing;
-    let was_good;
-    {
+    let busy = {
         // SAFETY: `sec` is live and initialised.
         let mut g = unsafe { SecGuard::lock(sec) };
         let s = g.get();
-        if s.busy != 0 && enforcing {
-            return ETXTBSY.to_errno();
-        }
-        was_good = s.verdict == VERDICT_GOOD;
         s.verdict = VERDICT_NONE;
+        s.busy != 0
+    };
+    if !enforcing {
+        return 0;
     }
     // SAFETY: `i_mapping` of a live inode is valid.
-    if was_good && enforcing && unsafe { bindings::mapping_exec_mapped((*inode).i_mapping) } {
-        if !file.is_null() {
-            COUNTERS.denied.fetch_add(1, Ordering::Relaxed);
-            let mut buf = [0u8; 256];
-            // SAFETY: `file` is live.
-            let path = unsafe { file_path(file, &mut buf) };
-            let _ = cgl_event!(
-                Severity::Warning,
-                SUBSYS,
-                event_id::DENIED,
-                "denied write {}: mapped executable",
-                path
-            );
-        }
-        return ETXTBSY.to_errno();
+    if !busy && !unsafe { bindings::mapping_exec_mapped((*inode).i_mapping) } {
+        return 0;
     }
-    0
+    COUNTERS.denied.fetch_add(1, Ordering::Relaxed);
+    let mut buf = [0u8; 256];
+    let path = if file.is_null() {
+        "?"
+    } else {
+        // SAFETY: `file` is live.
+        unsafe { file_path(file, &mut buf) }
+    };
+    let _ = cgl_event!(
+        Severity::Warning,
+        SUBSYS,
+        event_id::DENIED,
+        "denied write {}: {}",
+        path,
+        if busy {
+            "being verified"
+        } else {
+            "mapped executable"
+        }
+    );
+    ETXTBSY.to_errno()
 }
 
 // ---------------------------------------------------------------------------
 // LSM hooks.
 
+/// The `bprm_check` LSM hook.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 unsafe extern "C" fn hook_bprm_check(bprm: *mut bindings::linux_binprm) -> c_int {
     // SAFETY: the LSM framework passes a live `linux_binprm` with its file
     // open.
     unsafe { check_file((*bprm).file, Access::Exec) }
 }
 
+/// The `mmap_file` LSM hook.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 unsafe extern "C" fn hook_mmap_file(
     file: *mut bindings::file,
     _reqprot: c_ulong,
@@ -534,6 +572,12 @@ unsafe extern "C" fn hook_mmap_file(
     unsafe { check_file(file, Access::Mmap) }
 }
 
+/// The `file_mprotect` LSM hook.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 unsafe extern "C" fn hook_file_mprotect(
     vma: *mut bindings::vm_area_struct,
     _reqprot: c_ulong,
@@ -551,6 +595,12 @@ unsafe extern "C" fn hook_file_mprotect(
     unsafe { check_file(file, Access::Mprotect) }
 }
 
+/// The `file_open` LSM hook.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 unsafe extern "C" fn hook_file_open(file: *mut bindings::file) -> c_int {
     // SAFETY: `file` is live for the call.
     unsafe {
@@ -561,6 +611,12 @@ unsafe extern "C" fn hook_file_open(file: *mut bindings::file) -> c_int {
     }
 }
 
+/// The `inode_setattr` LSM hook.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 unsafe extern "C" fn hook_inode_setattr(
     _idmap: *mut bindings::mnt_idmap,
     dentry: *mut bindings::dentry,
@@ -587,6 +643,12 @@ static INODE_LOCK_KEY: LockKey = LockKey(core::cell::UnsafeCell::new(
     unsafe { core::mem::zeroed() },
 ));
 
+/// The `inode_alloc_security` LSM hook.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 unsafe extern "C" fn hook_inode_alloc_security(inode: *mut bindings::inode) -> c_int {
     // SAFETY: the framework just allocated the (zeroed) blob of `inode`;
     // the key is static.
@@ -643,6 +705,11 @@ static LSM_INFO: LsmInfo = LsmInfo(bindings::lsm_info {
 });
 
 /// Registers the hooks; called by the LSM framework in `security_init()`.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 #[link_section = ".init.text"]
 unsafe extern "C" fn digsig_init() -> c_int {
     macro_rules! hook {
@@ -650,9 +717,7 @@ unsafe extern "C" fn digsig_init() -> c_int {
             bindings::security_hook_list {
                 // SAFETY: only the address of the framework's table is
                 // taken.
-                scalls: unsafe {
-                    ptr::addr_of_mut!(bindings::static_calls_table.$name).cast()
-                },
+                scalls: unsafe { ptr::addr_of_mut!(bindings::static_calls_table.$name).cast() },
                 hook: bindings::security_list_options { $name: Some($f) },
                 lsmid: ptr::null(),
             }
@@ -683,6 +748,11 @@ unsafe extern "C" fn digsig_init() -> c_int {
 /// Restriction of the `.cgl_digsig` keyring: asymmetric keys only, none
 /// once the keyring is locked. A new key may make a refused file valid,
 /// so the cache generation moves on.
+///
+/// # Safety
+///
+/// Called only by the kernel (LSM framework, keyring code) with the
+/// arguments its hook type documents, all live for the call.
 unsafe extern "C" fn keyring_restrict(
     _dest: *mut bindings::key,
     ktype: *const bindings::key_type,
@@ -696,7 +766,12 @@ unsafe extern "C" fn keyring_restrict(
         return -(bindings::EOPNOTSUPP as c_int);
     }
     bump_generation();
-    let _ = cgl_event!(Severity::Notice, SUBSYS, event_id::KEYRING, "key added to .cgl_digsig");
+    let _ = cgl_event!(
+        Severity::Notice,
+        SUBSYS,
+        event_id::KEYRING,
+        "key added to .cgl_digsig"
+    );
     0
 }
 
@@ -790,7 +865,11 @@ impl Attribute for LockedAttr {
     fn store(input: &str) -> Result {
         if !parse_bool(input)? {
             // Unlocking takes a reboot.
-            return if LOCKED.load(Ordering::Acquire) { Err(EPERM) } else { Ok(()) };
+            return if LOCKED.load(Ordering::Acquire) {
+                Err(EPERM)
+            } else {
+                Ok(())
+            };
         }
         if mode() != Mode::Enforcing {
             return Err(EINVAL);
@@ -816,7 +895,11 @@ impl Attribute for KeyringLockedAttr {
     }
     fn store(input: &str) -> Result {
         if !parse_bool(input)? {
-            return if KEYRING_LOCKED.load(Ordering::Acquire) { Err(EPERM) } else { Ok(()) };
+            return if KEYRING_LOCKED.load(Ordering::Acquire) {
+                Err(EPERM)
+            } else {
+                Ok(())
+            };
         }
         if !KEYRING_LOCKED.swap(true, Ordering::AcqRel) {
             let _ = cgl_event!(
@@ -921,7 +1004,7 @@ impl Attribute for RevokedAttr {
         let st = state().ok_or(ENODEV)?;
         {
             let mut list = st.revoked.lock();
-            if list.iter().any(|x| *x == d) {
+            if list.contains(&d) {
                 return Ok(());
             }
             if list.len() >= MAX_REVOKED {

@@ -5,10 +5,10 @@
 //! check the PKCS#7 signature with `verify_pkcs7_signature()` against the
 //! `.cgl_digsig` keyring, then the built-in trusted keys.
 
-use kernel::ffi::{c_int, c_ulong};
 use core::ptr;
 use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::bindings;
+use kernel::ffi::{c_int, c_ulong};
 use kernel::prelude::*;
 
 use super::elfsig::{self, DigestSink, ElfSigError, FileReader, HashError, ReadError};
@@ -69,7 +69,10 @@ impl Deny {
 
     /// Inverse of [`Deny::code`].
     pub(crate) fn from_code(c: u8) -> Self {
-        Self::ALL.get(usize::from(c)).copied().unwrap_or(Self::Unsigned)
+        Self::ALL
+            .get(usize::from(c))
+            .copied()
+            .unwrap_or(Self::Unsigned)
     }
 
     /// Whether the verdict follows from the file content and the keys
@@ -257,6 +260,19 @@ impl DigestSink for Sha256 {
     }
 }
 
+/// `i_writecount` of `inode`: writers if positive, denied writers
+/// (a running executable) if negative.
+///
+/// # Safety
+///
+/// `inode` must be live.
+pub(crate) unsafe fn writers(inode: *mut bindings::inode) -> i32 {
+    // SAFETY: `i_writecount` is an `atomic_t` of the live inode.
+    unsafe {
+        AtomicI32::from_ptr(ptr::addr_of_mut!((*inode).i_writecount.counter)).load(Ordering::SeqCst)
+    }
+}
+
 /// Verifies `file`; `Ok` if it may run.
 ///
 /// # Safety
@@ -273,12 +289,8 @@ pub(crate) unsafe fn verify(
     if u32::from(mode) & bindings::S_IFMT != bindings::S_IFREG {
         return Err(Deny::NotRegular);
     }
-    // SAFETY: `i_writecount` is an `atomic_t` of the live inode.
-    let writers = unsafe {
-        AtomicI32::from_ptr(ptr::addr_of_mut!((*inode).i_writecount.counter))
-            .load(Ordering::SeqCst)
-    };
-    if writers > 0 {
+    // SAFETY: `inode` is live.
+    if unsafe { writers(inode) } > 0 {
         return Err(Deny::Writers);
     }
     if nlink == 0 {
@@ -299,7 +311,7 @@ pub(crate) unsafe fn verify(
     elfsig::feed_digest(&mut r, &loc.section(), &mut sha, &mut scratch)?;
     let digest = sha.finish();
 
-    if st.revoked.lock().iter().any(|d| *d == digest) {
+    if st.revoked.lock().contains(&digest) {
         return Err(Deny::Revoked);
     }
     let desc = elfsig::descriptor(loc.file_len, &digest);

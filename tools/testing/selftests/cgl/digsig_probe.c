@@ -13,9 +13,9 @@
  *                                fork+execve FILE ("true" as argv[1]) N
  *                                times; with FLUSH (a sysfs file), write
  *                                "1" to it before each; prints ns/exec
- *   digsig_probe bench-mmap FILE N
- *                                N times mmap(PROT_EXEC)+munmap of FILE;
- *                                prints ns/mmap
+ *   digsig_probe bench-mmap FILE N [FLUSH]
+ *                                N times mmap(PROT_EXEC)+munmap of FILE
+ *                                (flushing as above); prints ns/mmap
  *
  * Exit status: 0 if the operation succeeded, 1 if it failed, 2 on usage
  * or set-up errors.
@@ -131,19 +131,33 @@ static int bench_exec(const char *path, int n, const char *flush)
 	return 0;
 }
 
-static int bench_mmap(const char *path, int n)
+static int bench_mmap(const char *path, int n, const char *flush)
 {
-	int i, fd = open_ro(path);
-	long long t = now_ns();
+	int i, ffd = -1, fd = open_ro(path);
+	long long t, total = 0;
 
+	if (flush) {
+		ffd = open(flush, O_WRONLY);
+		if (ffd < 0) {
+			perror(flush);
+			return 2;
+		}
+	}
 	for (i = 0; i < n; i++) {
-		void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		void *p;
 
+		if (ffd >= 0 && pwrite(ffd, "1", 1, 0) != 1) {
+			perror("flush");
+			return 2;
+		}
+		t = now_ns();
+		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		total += now_ns() - t;
 		if (p == MAP_FAILED)
 			return report("bench-mmap", 0);
 		munmap(p, 4096);
 	}
-	printf("bench-mmap: %lld ns/mmap\n", (now_ns() - t) / n);
+	printf("bench-mmap: %lld ns/mmap\n", total / n);
 	return 0;
 }
 
@@ -185,8 +199,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "bench-exec") && argc >= 4)
 		return bench_exec(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1,
 				  argc > 4 ? argv[4] : NULL);
-	if (!strcmp(argv[1], "bench-mmap") && argc == 4)
-		return bench_mmap(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1);
+	if (!strcmp(argv[1], "bench-mmap") && argc >= 4)
+		return bench_mmap(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1,
+				  argc > 4 ? argv[4] : NULL);
 	if (!strcmp(argv[1], "openwrite")) {
 		fd = open(argv[2], O_WRONLY);
 		return report("openwrite", fd >= 0);
