@@ -123,6 +123,17 @@ impl Policy {
     pub const fn flag() -> Self {
         Self::typed(bindings::NLA_FLAG, 0)
     }
+
+    /// An array of nests (any type, each validated against `inner`), as
+    /// `NLA_POLICY_NESTED_ARRAY()`; read it with [`Attr::nested`].
+    pub const fn nested_array(inner: &'static [Policy]) -> Self {
+        let mut p = Self::typed(
+            bindings::NLA_NESTED_ARRAY,
+            inner.len().saturating_sub(1) as u16,
+        );
+        p.0.__bindgen_anon_1.nested_policy = inner.as_ptr().cast();
+        p
+    }
 }
 
 /// A multicast group of a family.
@@ -338,6 +349,7 @@ impl Default for Family {
 }
 
 /// An attribute of a request, validated by the family's policy.
+#[derive(Clone, Copy)]
 pub struct Attr<'a>(&'a bindings::nlattr);
 
 impl<'a> Attr<'a> {
@@ -379,8 +391,55 @@ impl<'a> Attr<'a> {
         core::str::from_utf8(b).map_err(|_| EINVAL)
     }
 
+    /// The attribute type, without the nested/byte-order flags.
+    pub fn kind(&self) -> u16 {
+        self.0.nla_type & (bindings::NLA_TYPE_MASK as u16)
+    }
+
+    /// The attributes nested in this one, in order. The policy validated
+    /// their lengths, so the walk stops only at the end (or at anything
+    /// malformed, which it skips).
+    pub fn nested(&self) -> Nested<'a> {
+        Nested(self.bytes())
+    }
+
+    /// The attributes nested in this one, indexed by type: entry `t` of
+    /// the result is the last attribute of type `t` (types `>= N` are
+    /// ignored; the policy rejected them already).
+    pub fn parse_nested<const N: usize>(&self) -> [Option<Attr<'a>>; N] {
+        let mut out = [const { None }; N];
+        for a in self.nested() {
+            if let Some(slot) = out.get_mut(usize::from(a.kind())) {
+                *slot = Some(a);
+            }
+        }
+        out
+    }
+
     fn as_ptr(&self) -> *const bindings::nlattr {
         self.0
+    }
+}
+
+/// Iterator over a stream of attributes; see [`Attr::nested`].
+pub struct Nested<'a>(&'a [u8]);
+
+impl<'a> Iterator for Nested<'a> {
+    type Item = Attr<'a>;
+
+    fn next(&mut self) -> Option<Attr<'a>> {
+        let hdr = self.0.get(..NLA_HDRLEN)?;
+        let len = usize::from(u16::from_ne_bytes([hdr[0], hdr[1]]));
+        if len < NLA_HDRLEN || len > self.0.len() {
+            self.0 = &[];
+            return None;
+        }
+        let head = self.0.as_ptr().cast::<bindings::nlattr>();
+        let step = (len + 3) & !3;
+        self.0 = self.0.get(step..).unwrap_or(&[]);
+        // SAFETY: `len` bytes from `head` are inside the message and hold an
+        // attribute header; attributes are 4-byte aligned in a message.
+        Some(Attr(unsafe { &*head }))
     }
 }
 
@@ -566,6 +625,32 @@ impl Request<'_> {
         err
     }
 
+    /// [`Request::fail`] with a formatted message (at most 79 bytes; the
+    /// rest is cut), for messages that name a value, such as the index of
+    /// the failing entry of a batch.
+    pub fn fail_fmt(&self, err: Error, msg: core::fmt::Arguments<'_>, attr: Option<u16>) -> Error {
+        let bad = attr
+            .and_then(|id| self.attr(id))
+            .map_or(ptr::null(), |a| a.as_ptr());
+        if self.info.extack.is_null() {
+            return err;
+        }
+        // SAFETY: `extack` is valid for the request.
+        let ext = unsafe { &mut *self.info.extack };
+        let mut w = MsgBuf {
+            buf: &mut ext._msg_buf,
+            len: 0,
+        };
+        let _ = core::fmt::Write::write_fmt(&mut w, msg);
+        let end = w.len.min(ext._msg_buf.len().saturating_sub(1));
+        if let Some(b) = ext._msg_buf.get_mut(end) {
+            *b = 0;
+        }
+        ext._msg = ext._msg_buf.as_ptr();
+        ext.bad_attr = bad;
+        err
+    }
+
     /// A reply to this request, command `cmd`.
     pub fn new_reply(&self, cmd: u8) -> Result<Message> {
         // SAFETY: `family` is a `Family` (the only way to register one),
@@ -579,6 +664,28 @@ impl Request<'_> {
         let skb = msg.finish();
         // SAFETY: `skb` is a finished message; the call takes it.
         to_result(unsafe { bindings::genlmsg_reply(skb, self.info) })
+    }
+}
+
+/// Writes formatted text into an extack's message buffer, cutting what
+/// does not fit (one byte is kept for the NUL).
+struct MsgBuf<'a, T> {
+    buf: &'a mut [T],
+    len: usize,
+}
+
+impl<T: From<u8>> core::fmt::Write for MsgBuf<'_, T> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            if self.len + 1 >= self.buf.len() {
+                break;
+            }
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = T::from(b);
+            }
+            self.len += 1;
+        }
+        Ok(())
     }
 }
 
