@@ -7,6 +7,9 @@
 //! covers an address. One generic implementation serves IPv4 (`u32` keys)
 //! and IPv6 (`u128` keys) through [`Key`]. Only `core` is used: the file is
 //! built into the kernel module and, unchanged, into the host test crate.
+//! [`Lpm::lookup_route`] also returns the matched prefix length,
+//! [`Lpm::walk`] visits a FIB's routes in order and resumes after any
+//! route (netlink dumps), [`Lpm::delete_fib`] drops a whole FIB at once.
 //!
 //! Why Tree Bitmap with stride 8: every prefix is stored exactly once (no
 //! leaf pushing), so an update touches one node and one result block, and
@@ -39,6 +42,12 @@
 //!   what was taken and leaves the trie unchanged.
 //! - Storage is two arenas behind the [`Arena`] trait (node words and
 //!   results) that the caller provides; readers need only [`ArenaRead`].
+//! - A walk is a pre-order traversal: in a node, slot by slot, the
+//!   internal prefixes that start at the slot (shortest first), the full
+//!   prefix, then the child's subtree; that is (prefix, length) order. An
+//!   explicit stack of at most 17 frames holds, per node, the next
+//!   position to visit, so resuming descends once along the cursor and
+//!   finds each next item with a find-next-set-bit over a 256-bit map.
 
 use core::marker::PhantomData;
 
@@ -151,6 +160,14 @@ pub trait Key: Copy + Eq + core::fmt::Debug {
     fn chunk(self, depth: u32) -> u32;
     /// Whether all bits after the first `len` are zero.
     fn host_bits_clear(self, len: u32) -> bool;
+    /// The all-zero key.
+    const ZERO: Self;
+    /// The first `len` bits of `self`, the rest cleared (the prefix of
+    /// length `len` that covers `self`; all of `self` if `len >= BITS`).
+    fn mask(self, len: u32) -> Self;
+    /// The first `depth` bits of `self`, then the 8 bits of `c` (its low
+    /// byte), then zeros (`self.mask(depth)` if `depth >= BITS`).
+    fn with_chunk(self, depth: u32, c: u32) -> Self;
 }
 
 impl Key for u32 {
@@ -162,6 +179,18 @@ impl Key for u32 {
     fn host_bits_clear(self, len: u32) -> bool {
         self.checked_shl(len).unwrap_or(0) == 0
     }
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn mask(self, len: u32) -> Self {
+        self & u32::MAX.checked_shl(32u32.saturating_sub(len)).unwrap_or(0)
+    }
+    #[inline(always)]
+    fn with_chunk(self, depth: u32, c: u32) -> Self {
+        self.mask(depth)
+            | (c & 0xff)
+                .checked_shl(24u32.wrapping_sub(depth))
+                .unwrap_or(0)
+    }
 }
 
 impl Key for u128 {
@@ -172,6 +201,20 @@ impl Key for u128 {
     }
     fn host_bits_clear(self, len: u32) -> bool {
         self.checked_shl(len).unwrap_or(0) == 0
+    }
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn mask(self, len: u32) -> Self {
+        self & u128::MAX
+            .checked_shl(128u32.saturating_sub(len))
+            .unwrap_or(0)
+    }
+    #[inline(always)]
+    fn with_chunk(self, depth: u32, c: u32) -> Self {
+        self.mask(depth)
+            | ((c & 0xff) as u128)
+                .checked_shl(120u32.wrapping_sub(depth))
+                .unwrap_or(0)
     }
 }
 
@@ -264,8 +307,31 @@ impl<K: Key> Reader<K> {
         fib: u32,
         key: K,
     ) -> Option<u32> {
+        results.get(self.find(nodes, fib, key)?.0)
+    }
+
+    /// The length and nexthop of the longest prefix of `fib` covering
+    /// `key`, or `None`; the prefix is `key.mask(len)`. Same concurrency
+    /// rules as [`Reader::lookup`].
+    #[inline]
+    pub fn lookup_route<N: ArenaRead<u64>, R: ArenaRead<u32>>(
+        &self,
+        nodes: &N,
+        results: &R,
+        fib: u32,
+        key: K,
+    ) -> Option<(u8, u32)> {
+        let (i, len) = self.find(nodes, fib, key)?;
+        Some((len as u8, results.get(i)?))
+    }
+
+    /// Result index and length of the longest prefix of `fib` covering
+    /// `key`. Inlined into both lookups; [`Reader::lookup`] drops the
+    /// length, so it costs nothing there.
+    #[inline(always)]
+    fn find<N: ArenaRead<u64>>(&self, nodes: &N, fib: u32, key: K) -> Option<(u32, u32)> {
         let mut node = find_root(nodes, self.fib_base, self.fib_mask, fib)?;
-        let mut best: Option<u32> = None;
+        let mut best: Option<(u32, u32)> = None;
         let mut depth = 0u32;
         loop {
             let s = key.chunk(depth);
@@ -281,7 +347,7 @@ impl<K: Key> Reader<K> {
                     r = r.wrapping_add(nodes.get(node.wrapping_add(W_FULL + w))?.count_ones());
                     w += 1;
                 }
-                best = Some((meta as u32).wrapping_add(r));
+                best = Some(((meta as u32).wrapping_add(r), depth.wrapping_add(STRIDE)));
             } else {
                 let h7 = 128 | (s >> 1);
                 let w7 = nodes.get(node.wrapping_add(W_INT + (h7 >> 6)))?;
@@ -315,7 +381,9 @@ impl<K: Key> Reader<K> {
                         });
                         w += 1;
                     }
-                    best = Some((meta as u32).wrapping_add(r));
+                    // Heap index `h` has relative length floor(log2(h)).
+                    let j = 31 - h.leading_zeros();
+                    best = Some(((meta as u32).wrapping_add(r), depth.wrapping_add(j)));
                 }
             }
             let g = nodes.get(node.wrapping_add(W_GRP + (s >> 5)))?;
@@ -327,7 +395,257 @@ impl<K: Key> Reader<K> {
             let r = ((g as u32) & ((1u32 << cb) - 1)).count_ones();
             node = ((g >> 32) as u32).wrapping_add(r.wrapping_mul(NODE_WORDS));
         }
-        results.get(best?)
+        best
+    }
+
+    /// Calls `f(prefix, len, nexthop)` for the routes of `fib` in the
+    /// order of prefix (as an unsigned integer), then length, starting
+    /// after the route `after` (strictly greater; `None`: from the first)
+    /// and stopping when `f` returns `false` or every route was visited.
+    ///
+    /// `after` need not be a route of the FIB. Resuming costs the depth
+    /// of `after` plus the routes visited: subtrees and bitmap ranges
+    /// before it are skipped, not scanned. Uses a fixed stack of 17
+    /// levels (under 1 KiB), no recursion and no allocation.
+    ///
+    /// Safe to run concurrently with one writer under the same rules as
+    /// [`Reader::lookup`]; routes added or removed meanwhile may or may
+    /// not be seen, every other route is visited exactly once.
+    ///
+    /// Errors: [`LpmError::BadLength`] or [`LpmError::HostBits`] for an
+    /// invalid `after`, [`LpmError::Corrupt`] if the arenas do not hold a
+    /// valid trie. An unknown or empty FIB visits nothing.
+    pub fn walk<N, R, F>(
+        &self,
+        nodes: &N,
+        results: &R,
+        fib: u32,
+        after: Option<(K, u8)>,
+        mut f: F,
+    ) -> Result<(), LpmError>
+    where
+        N: ArenaRead<u64>,
+        R: ArenaRead<u32>,
+        F: FnMut(K, u8, u32) -> bool,
+    {
+        if let Some((p, l)) = after {
+            if l as u32 > K::BITS {
+                return Err(LpmError::BadLength);
+            }
+            if !p.host_bits_clear(l as u32) {
+                return Err(LpmError::HostBits);
+            }
+        }
+        let Some(root) = find_root(nodes, self.fib_base, self.fib_mask, fib) else {
+            return Ok(());
+        };
+        let mut stack = [Frame {
+            idx: 0,
+            next: 0,
+            occ: [0; 4],
+        }; MAX_LEVELS];
+        let mut n = 0usize;
+        let mut key = K::ZERO;
+        // Descend along `after`, leaving in each node the first position
+        // past it.
+        let mut idx = root;
+        let mut depth = 0u32;
+        let mut node = load_node(nodes, idx)?;
+        loop {
+            let mut next = 0;
+            let mut down = None;
+            if let Some((p, l)) = after {
+                let s = p.chunk(depth);
+                let l = l as u32;
+                if l <= depth + STRIDE {
+                    next = s * KINDS + l.saturating_sub(depth) + 1;
+                } else {
+                    next = (s + 1) * KINDS;
+                    if child_bit(&node, s) && depth + STRIDE < K::BITS {
+                        down = Some(s);
+                    }
+                }
+            }
+            let fr = stack.get_mut(n).ok_or(LpmError::Corrupt)?;
+            *fr = Frame {
+                idx,
+                next,
+                occ: occupancy(&node),
+            };
+            n += 1;
+            let Some(s) = down else { break };
+            key = key.with_chunk(depth, s);
+            idx = child_index(&node, s)?;
+            depth += STRIDE;
+            node = load_node(nodes, idx)?;
+        }
+        // In-order walk: `node` is the node of the top frame.
+        while let Some(top) = n.checked_sub(1) {
+            let depth = (top as u32).saturating_mul(STRIDE);
+            let fr = stack.get_mut(top).ok_or(LpmError::Corrupt)?;
+            let Some(at) = next_pos(&node, &fr.occ, fr.next) else {
+                n = top;
+                if let Some(up) = top.checked_sub(1) {
+                    let i = stack.get(up).ok_or(LpmError::Corrupt)?.idx;
+                    node = load_node(nodes, i)?;
+                }
+                continue;
+            };
+            fr.next = at + 1;
+            let (s, t) = (at / KINDS, at % KINDS);
+            if t == T_CHILD {
+                if depth + STRIDE >= K::BITS {
+                    continue;
+                }
+                let child = child_index(&node, s)?;
+                let cn = load_node(nodes, child)?;
+                let fr = stack.get_mut(n).ok_or(LpmError::Corrupt)?;
+                *fr = Frame {
+                    idx: child,
+                    next: 0,
+                    occ: occupancy(&cn),
+                };
+                n += 1;
+                key = key.with_chunk(depth, s);
+                node = cn;
+                continue;
+            }
+            let p = if t < STRIDE {
+                Pos::Int((1 << t) | (s >> (STRIDE - t)))
+            } else {
+                Pos::Full(s)
+            };
+            let nh = results
+                .get(node.rbase.wrapping_add(node.rank(p)))
+                .ok_or(LpmError::Corrupt)?;
+            if !f(key.with_chunk(depth, s), (depth + t) as u8, nh) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Most nodes on a path from a root (a 128-bit key has 16 levels).
+const MAX_LEVELS: usize = 17;
+/// Positions per slot in a walk: `s * KINDS + t` orders the items of a
+/// node, `t` being 0..=7 for the internal prefix of relative length `t`
+/// that starts at slot `s`, [`T_FULL`] and [`T_CHILD`].
+const KINDS: u32 = 10;
+/// Walk position kind: the full prefix of slot `s`.
+const T_FULL: u32 = 8;
+/// Walk position kind: the child subtree of slot `s`.
+const T_CHILD: u32 = 9;
+
+/// One level of a walk: a node, the first position in it still to visit
+/// and the slots where it has items (internal prefixes by their first
+/// slot, full prefixes, children).
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    idx: u32,
+    next: u32,
+    occ: [u64; 4],
+}
+
+/// Reads the node at `idx`.
+fn load_node<N: ArenaRead<u64>>(nodes: &N, idx: u32) -> Result<Node, LpmError> {
+    let mut n = Node::EMPTY;
+    let mut meta = 0u64;
+    let words = core::iter::once(&mut meta)
+        .chain(n.int.iter_mut())
+        .chain(n.full.iter_mut())
+        .chain(n.grp.iter_mut());
+    for (i, x) in (0u32..).zip(words) {
+        let at = idx.checked_add(i).ok_or(LpmError::Corrupt)?;
+        *x = nodes.get(at).ok_or(LpmError::Corrupt)?;
+    }
+    n.rbase = meta as u32;
+    Ok(n)
+}
+
+fn child_bit(node: &Node, s: u32) -> bool {
+    let (g, b) = node.group(s);
+    (g >> b) & 1 != 0
+}
+
+/// Node index of the child at slot `s` (which must be present).
+fn child_index(node: &Node, s: u32) -> Result<u32, LpmError> {
+    let (g, b) = node.group(s);
+    let r = ((g as u32) & ((1u32 << b) - 1)).count_ones();
+    ((g >> 32) as u32)
+        .checked_add(r * NODE_WORDS)
+        .ok_or(LpmError::Corrupt)
+}
+
+/// Slots of `node` with an item (see [`Frame`]).
+fn occupancy(node: &Node) -> [u64; 4] {
+    let mut o = node.full;
+    for (i, w) in o.iter_mut().enumerate() {
+        let lo = node.grp.get(2 * i).copied().unwrap_or(0) as u32 as u64;
+        let hi = node.grp.get(2 * i + 1).copied().unwrap_or(0) as u32 as u64;
+        *w |= lo | (hi << 32);
+    }
+    for (wi, w) in (0u32..).zip(node.int.iter()) {
+        let mut x = *w;
+        while x != 0 {
+            let h = wi * 64 + x.trailing_zeros();
+            x &= x - 1;
+            if h == 0 {
+                continue;
+            }
+            let j = 31 - h.leading_zeros();
+            let s = (h ^ (1 << j)) << (STRIDE - j);
+            if let Some(m) = o.get_mut((s >> 6) as usize) {
+                *m |= 1u64 << (s & 63);
+            }
+        }
+    }
+    o
+}
+
+/// First set bit of a 256-bit map at or after `from`.
+fn next_set(map: &[u64; 4], from: u32) -> Option<u32> {
+    let mut wi = from >> 6;
+    let mut x = map.get(wi as usize)? & (u64::MAX << (from & 63));
+    loop {
+        if x != 0 {
+            return Some(wi * 64 + x.trailing_zeros());
+        }
+        wi += 1;
+        x = *map.get(wi as usize)?;
+    }
+}
+
+/// Whether `node` has the item of kind `t` at slot `s`.
+fn has_item(node: &Node, s: u32, t: u32) -> bool {
+    match t {
+        0..=7 => {
+            let sh = STRIDE - t;
+            s & ((1 << sh) - 1) == 0 && bit4(&node.int, (1 << t) | (s >> sh))
+        }
+        T_FULL => bit4(&node.full, s),
+        T_CHILD => child_bit(node, s),
+        _ => false,
+    }
+}
+
+/// First walk position of `node` at or after `from`. `occ` may be stale
+/// (a concurrent walk re-reads a node that changed): slots are checked.
+fn next_pos(node: &Node, occ: &[u64; 4], from: u32) -> Option<u32> {
+    let mut s = from / KINDS;
+    let mut t = from % KINDS;
+    loop {
+        if s >= 256 {
+            return None;
+        }
+        while t < KINDS {
+            if has_item(node, s, t) {
+                return Some(s * KINDS + t);
+            }
+            t += 1;
+        }
+        s = next_set(occ, s + 1)?;
+        t = 0;
     }
 }
 
@@ -429,6 +747,14 @@ enum Parent {
     Child { parent: u32, s: u32 },
 }
 
+/// A node on a path and where it is referenced from.
+#[derive(Debug, Clone, Copy)]
+struct Hop {
+    idx: u32,
+    parent: Parent,
+}
+
+/// The last node of a path, read.
 #[derive(Debug, Clone, Copy)]
 struct Step {
     idx: u32,
@@ -445,20 +771,27 @@ struct Taken {
     n: usize,
 }
 
-/// The result of walking towards a prefix.
+/// The result of walking towards a prefix: the path (only the last node
+/// is read whole; updates read others on demand).
 struct Walk {
     fib: u32,
     slot: u32,
-    path: [Step; 17],
+    path: [Hop; MAX_LEVELS],
+    last: Node,
     len: usize,
     target_depth: u32,
 }
 
 impl Walk {
     fn last(&self) -> Option<Step> {
-        self.len.checked_sub(1).and_then(|i| self.at(i))
+        let h = self.len.checked_sub(1).and_then(|i| self.at(i))?;
+        Some(Step {
+            idx: h.idx,
+            node: self.last,
+            parent: h.parent,
+        })
     }
-    fn at(&self, i: usize) -> Option<Step> {
+    fn at(&self, i: usize) -> Option<Hop> {
         if i < self.len {
             self.path.get(i).copied()
         } else {
@@ -521,6 +854,53 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         self.rd.lookup(&self.nodes, &self.results, fib, key)
     }
 
+    /// The length and nexthop of the longest prefix of `fib` covering
+    /// `key`, or `None`; the prefix is `key.mask(len)` ([`Key::mask`]).
+    #[inline]
+    pub fn lookup_route(&self, fib: u32, key: K) -> Option<(u8, u32)> {
+        self.rd.lookup_route(&self.nodes, &self.results, fib, key)
+    }
+
+    /// Calls `f(prefix, len, nexthop)` for each route of `fib` greater than
+    /// `after` in (prefix, length) order until `f` returns `false`; see
+    /// [`Reader::walk`]. Resuming with the last route seen continues where
+    /// a walk stopped, at the cost of one descent.
+    pub fn walk<F: FnMut(K, u8, u32) -> bool>(
+        &self,
+        fib: u32,
+        after: Option<(K, u8)>,
+        f: F,
+    ) -> Result<(), LpmError> {
+        self.rd.walk(&self.nodes, &self.results, fib, after, f)
+    }
+
+    /// Removes every route of `fib` and returns how many there were (0 for
+    /// an unknown or empty FIB). One publish unlinks the FIB's root (its
+    /// table slot becomes reusable), then every block of the FIB is
+    /// retired. Allocates nothing; the trie is checked before the publish,
+    /// so an error ([`LpmError::Corrupt`]) changes nothing. Takes time
+    /// linear in the FIB's size, with no bound on it.
+    pub fn delete_fib(&mut self, fib: u32) -> Result<u64, LpmError> {
+        let (at, w) = self.fib_slot(fib, false)?;
+        let tag = w as u32;
+        if (w >> 32) as u32 != fib || tag < 2 {
+            return Ok(0);
+        }
+        let root = tag - 2;
+        let count = self.subtree(root, false)?;
+        if !self
+            .nodes
+            .publish(at, ((fib as u64) << 32) | TAG_EMPTY as u64)
+        {
+            return Err(LpmError::Corrupt);
+        }
+        // The same reads as the first pass: cannot fail.
+        let r = self.subtree(root, true);
+        self.nodes.retire(root, NODE_WORDS);
+        self.routes = self.routes.saturating_sub(count);
+        r.map(|_| count)
+    }
+
     /// The lookup descriptor readers use with their own arena handles.
     pub fn reader(&self) -> Reader<K> {
         self.rd
@@ -541,9 +921,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         &self.results
     }
 
+    /// Both arenas, for upkeep the caller does between updates (recycling
+    /// retired blocks, reserving room to retire).
+    pub fn arenas_mut(&mut self) -> (&mut N, &mut R) {
+        (&mut self.nodes, &mut self.results)
+    }
+
     /// The nexthop stored for exactly `prefix/len` in `fib`.
     pub fn get(&self, fib: u32, prefix: K, len: u8) -> Result<Option<u32>, LpmError> {
-        let w = self.walk(fib, prefix, len, false)?;
+        let w = self.path_to(fib, prefix, len, false)?;
         let Some(st) = w.last() else { return Ok(None) };
         let p = pos(prefix, len as u32, w.target_depth);
         if w.len == 0 || st_depth(w.len) != w.target_depth || !st.node.has(p) {
@@ -555,7 +941,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// Adds `prefix/len -> nh` to `fib`; [`LpmError::Exists`] if present.
     pub fn insert(&mut self, fib: u32, prefix: K, len: u8, nh: u32) -> Result<(), LpmError> {
-        let w = self.walk(fib, prefix, len, true)?;
+        let w = self.path_to(fib, prefix, len, true)?;
         let dt = w.target_depth;
         let p = pos(prefix, len as u32, dt);
         let mut tk = Taken {
@@ -577,7 +963,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Sets the nexthop of an existing `prefix/len` in `fib` (one in-place
     /// store) and returns the old one.
     pub fn replace(&mut self, fib: u32, prefix: K, len: u8, nh: u32) -> Result<u32, LpmError> {
-        let w = self.walk(fib, prefix, len, false)?;
+        let w = self.path_to(fib, prefix, len, false)?;
         let p = pos(prefix, len as u32, w.target_depth);
         let st = match w.last() {
             Some(st) if st_depth(w.len) == w.target_depth && st.node.has(p) => st,
@@ -593,7 +979,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// Removes `prefix/len` from `fib` and returns its nexthop.
     pub fn delete(&mut self, fib: u32, prefix: K, len: u8) -> Result<u32, LpmError> {
-        let w = self.walk(fib, prefix, len, false)?;
+        let w = self.path_to(fib, prefix, len, false)?;
         let p = pos(prefix, len as u32, w.target_depth);
         let st = match w.last() {
             Some(st) if st_depth(w.len) == w.target_depth && st.node.has(p) => st,
@@ -613,7 +999,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     // ---- writer internals ----
 
-    fn walk(&self, fib: u32, prefix: K, len: u8, for_insert: bool) -> Result<Walk, LpmError> {
+    /// The nodes from the FIB root towards the node that holds `prefix/len`.
+    fn path_to(&self, fib: u32, prefix: K, len: u8, for_insert: bool) -> Result<Walk, LpmError> {
         let len = len as u32;
         if len > K::BITS {
             return Err(LpmError::BadLength);
@@ -630,11 +1017,11 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let mut w = Walk {
             fib,
             slot,
-            path: [Step {
+            path: [Hop {
                 idx: 0,
-                node: Node::EMPTY,
                 parent: Parent::Slot(0),
-            }; 17],
+            }; MAX_LEVELS],
+            last: Node::EMPTY,
             len: 0,
             target_depth,
         };
@@ -646,25 +1033,25 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let mut parent = Parent::Slot(slot);
         let mut depth = 0;
         loop {
-            let node = self.read_node(idx)?;
-            let st = Step { idx, node, parent };
-            *w.path.get_mut(w.len).ok_or(LpmError::Corrupt)? = st;
+            *w.path.get_mut(w.len).ok_or(LpmError::Corrupt)? = Hop { idx, parent };
             w.len += 1;
             if depth >= target_depth {
-                return Ok(w);
+                break;
             }
             let s = prefix.chunk(depth);
-            let (g, b) = node.group(s);
+            let (g, b) = self.group_word(idx, s)?;
             if (g >> b) & 1 == 0 {
-                return Ok(w);
+                break;
             }
             let r = ((g as u32) & ((1u32 << b) - 1)).count_ones();
+            parent = Parent::Child { parent: idx, s };
             idx = ((g >> 32) as u32)
                 .checked_add(r * NODE_WORDS)
                 .ok_or(LpmError::Corrupt)?;
-            parent = Parent::Child { parent: st.idx, s };
             depth += STRIDE;
         }
+        w.last = self.read_node(idx)?;
+        Ok(w)
     }
 
     /// FIB table slot of `fib` and its word. Without `for_insert`, a FIB
@@ -697,18 +1084,82 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     }
 
     fn read_node(&self, idx: u32) -> Result<Node, LpmError> {
-        let mut n = Node::EMPTY;
-        let mut meta = 0u64;
-        let words = core::iter::once(&mut meta)
-            .chain(n.int.iter_mut())
-            .chain(n.full.iter_mut())
-            .chain(n.grp.iter_mut());
-        for (i, x) in (0u32..).zip(words) {
-            let at = idx.checked_add(i).ok_or(LpmError::Corrupt)?;
-            *x = self.nodes.get(at).ok_or(LpmError::Corrupt)?;
+        load_node(&self.nodes, idx)
+    }
+
+    /// Routes in the subtree of the root node `root`. With `retire`, also
+    /// retires every node and result block below `root` (not the root
+    /// node itself), each after its last read (post-order).
+    fn subtree(&mut self, root: u32, retire: bool) -> Result<u64, LpmError> {
+        #[derive(Clone, Copy)]
+        struct F {
+            idx: u32,
+            g: u32,
+            i: u32,
         }
-        n.rbase = meta as u32;
-        Ok(n)
+        let mut st = [F { idx: 0, g: 0, i: 0 }; MAX_LEVELS];
+        if let Some(f) = st.get_mut(0) {
+            f.idx = root;
+        }
+        let mut n = 1usize;
+        let mut count = self.node_results(root)?.1 as u64;
+        while let Some(top) = n.checked_sub(1) {
+            let f = *st.get(top).ok_or(LpmError::Corrupt)?;
+            if f.g >= 8 {
+                if retire {
+                    let (rb, nr) = self.node_results(f.idx)?;
+                    if nr != 0 {
+                        self.results.retire(rb, nr);
+                    }
+                }
+                n = top;
+                continue;
+            }
+            let at = f.idx.checked_add(W_GRP + f.g).ok_or(LpmError::Corrupt)?;
+            let gw = self.nodes.get(at).ok_or(LpmError::Corrupt)?;
+            let k = (gw as u32).count_ones();
+            let block = (gw >> 32) as u32;
+            let fr = st.get_mut(top).ok_or(LpmError::Corrupt)?;
+            if f.i < k {
+                if (n as u32).saturating_mul(STRIDE) >= K::BITS {
+                    return Err(LpmError::Corrupt);
+                }
+                fr.i += 1;
+                let child = block
+                    .checked_add(f.i * NODE_WORDS)
+                    .ok_or(LpmError::Corrupt)?;
+                count = count.saturating_add(self.node_results(child)?.1 as u64);
+                *st.get_mut(n).ok_or(LpmError::Corrupt)? = F {
+                    idx: child,
+                    g: 0,
+                    i: 0,
+                };
+                n += 1;
+            } else {
+                fr.g += 1;
+                fr.i = 0;
+                if retire && k != 0 {
+                    self.nodes.retire(block, k * NODE_WORDS);
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    /// Result block (base, length) of the node at `idx`.
+    fn node_results(&self, idx: u32) -> Result<(u32, u32), LpmError> {
+        let mut nres = 0;
+        let mut rbase = 0;
+        for i in 0..W_GRP {
+            let at = idx.checked_add(i).ok_or(LpmError::Corrupt)?;
+            let w = self.nodes.get(at).ok_or(LpmError::Corrupt)?;
+            if i == W_META {
+                rbase = w as u32;
+            } else {
+                nres += w.count_ones();
+            }
+        }
+        Ok((rbase, nres))
     }
 
     fn write_node(&mut self, at: u32, n: &Node) -> Result<(), LpmError> {
@@ -828,8 +1279,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 Ok((slot, word, (true, st.idx, NODE_WORDS)))
             }
             Parent::Child { parent, s } => {
-                let pn = self.parent_node(w, parent)?;
-                let (g, bit) = pn.group(s);
+                let (g, bit) = self.group_word(parent, s)?;
                 let k = (g as u32).count_ones();
                 let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
                 let old = (g >> 32) as u32;
@@ -856,15 +1306,13 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
     }
 
-    fn parent_node(&self, w: &Walk, idx: u32) -> Result<Node, LpmError> {
-        for i in 0..w.len {
-            if let Some(st) = w.at(i) {
-                if st.idx == idx {
-                    return Ok(st.node);
-                }
-            }
-        }
-        Err(LpmError::Corrupt)
+    /// Child group word for slot `s` of the node at `idx` and the child's
+    /// bit in it.
+    fn group_word(&self, idx: u32, s: u32) -> Result<(u64, u32), LpmError> {
+        let at = idx
+            .checked_add(W_GRP + ((s >> 5) & 7))
+            .ok_or(LpmError::Corrupt)?;
+        Ok((self.nodes.get(at).ok_or(LpmError::Corrupt)?, s & 31))
     }
 
     fn insert_at(
@@ -986,8 +1434,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let Some(up) = w.at(top - 1) else {
                 return Err(LpmError::Corrupt);
             };
-            let nchild: u32 = up.node.grp.iter().map(|g| (*g as u32).count_ones()).sum();
-            if up.node.nres() != 0 || nchild != 1 {
+            let up = self.read_node(up.idx)?;
+            let nchild: u32 = up.grp.iter().map(|g| (*g as u32).count_ones()).sum();
+            if up.nres() != 0 || nchild != 1 {
                 break;
             }
             top -= 1;
@@ -1002,8 +1451,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 (true, rm.idx, NODE_WORDS),
             ),
             Parent::Child { parent, s } => {
-                let pn = self.parent_node(w, parent)?;
-                let (g, bit) = pn.group(s);
+                let (g, bit) = self.group_word(parent, s)?;
                 let k = (g as u32).count_ones();
                 let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
                 let oldb = (g >> 32) as u32;

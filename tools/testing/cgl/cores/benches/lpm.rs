@@ -12,7 +12,9 @@
 //! Nexthop of a route = its line index + 1. Inserts go in a random order;
 //! lookups use 4M xorshift keys (IPv4: uniform; IPv6: a random table
 //! prefix with random host bits). The checksum (sum of nexthops found)
-//! must equal prefix-trie's.
+//! must equal prefix-trie's. Also: `lookup_route`, in-order walks (whole,
+//! and resumed every 100 routes as a netlink dump does) against
+//! prefix-trie's iterator, and `delete_fib` of the whole table.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -102,6 +104,43 @@ where
         sum
     });
 
+    let (cgl_lr, lr_sum) = best(|| {
+        let mut sum = 0u64;
+        for &k in keys {
+            sum = sum.wrapping_add(t.lookup_route(0, k).map_or(0, |(_, nh)| nh) as u64);
+        }
+        sum
+    });
+    assert_eq!(lr_sum, cgl_sum, "lookup_route checksum");
+    let (cgl_walk, walked) = best(|| {
+        let mut c = 0usize;
+        t.walk(0, None, |_, _, _| {
+            c += 1;
+            true
+        })
+        .expect("walk");
+        c
+    });
+    assert_eq!(walked, n);
+    let (cgl_chunks, walked) = best(|| {
+        let mut c = 0usize;
+        let mut after = None;
+        loop {
+            let mut got = 0;
+            t.walk(0, after, |p, l, _| {
+                after = Some((p, l));
+                got += 1;
+                got < 100
+            })
+            .expect("walk");
+            c += got;
+            if got < 100 {
+                break c;
+            }
+        }
+    });
+    assert_eq!(walked, n);
+
     // --- prefix-trie ---
     let h1 = heap();
     let mut r: PrefixMap<(K, u8), u32> = PrefixMap::new();
@@ -120,6 +159,9 @@ where
         sum
     });
 
+    let (pt_walk, walked) = best(|| r.iter().count());
+    assert_eq!(walked, n);
+
     // Deletes, random order (another shuffle).
     rng.shuffle(&mut order);
     let s = Instant::now();
@@ -134,6 +176,14 @@ where
         r.remove(&(p, l));
     }
     let pt_del = s.elapsed().as_secs_f64();
+    // The whole table again, dropped with one delete_fib.
+    for &i in &order {
+        let (p, l) = routes[i as usize];
+        t.insert(0, p, l, i + 1).expect("insert");
+    }
+    let s = Instant::now();
+    assert_eq!(t.delete_fib(0), Ok(n as u64));
+    let cgl_delfib = s.elapsed().as_secs_f64();
 
     let nf = n as f64;
     let kf = keys.len() as f64;
@@ -148,6 +198,22 @@ where
     let row =
         |what: &str, a: f64, b: f64| println!("{what:<26} {a:>14.2} {b:>14.2} {:>8.2}x", a / b);
     row("lookups (M/s)", kf / cgl_lk / 1e6, kf / pt_lk / 1e6);
+    println!("{:<26} {:>14.2}", "lookup_route (M/s)", kf / cgl_lr / 1e6);
+    row(
+        "walk, whole (M routes/s)",
+        nf / cgl_walk / 1e6,
+        nf / pt_walk / 1e6,
+    );
+    row(
+        "walk, chunks of 100 (M/s)",
+        nf / cgl_chunks / 1e6,
+        nf / pt_walk / 1e6,
+    );
+    println!(
+        "{:<26} {:>14.2}",
+        "delete_fib (M routes/s)",
+        nf / cgl_delfib / 1e6
+    );
     row(
         "inserts, random (M/s)",
         nf / cgl_ins / 1e6,
