@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * cgl_fib: the CGL multi-FIB module.
+ *
+ * Many forwarding tables (FIBs, one per VRF or customer) addressed by a
+ * 32-bit id that is part of every route key, with overlapping address
+ * spaces; IPv4 and IPv6 routes live in one Tree-Bitmap structure per
+ * family. Generic netlink family "cgl_fib". See
+ * Documentation/cgl/fib.rst.
+ */
+#ifndef _UAPI_LINUX_CGL_FIB_H
+#define _UAPI_LINUX_CGL_FIB_H
+
+#include <linux/types.h>
+
+#define CGL_FIB_GENL_NAME	"cgl_fib"
+#define CGL_FIB_GENL_VERSION	1
+
+/* FIB ids: any u32 but CGL_FIB_ID_INVALID. */
+#define CGL_FIB_ID_INVALID	0xffffffffU
+/* Most FIBs that can exist at once. */
+#define CGL_FIB_MAX_FIBS	65536
+/*
+ * Most routes in one CGL_FIB_CMD_NEWROUTE batch message; one attribute holds
+ * at most 64 KiB, which also bounds a batch (about 2300 IPv4 blackhole routes,
+ * 1800 IPv4 or 1000 IPv6 routes with a gateway and an interface).
+ */
+#define CGL_FIB_BATCH_MAX	4096
+
+/* Route types (CGL_FIB_A_TYPE), as the RTN_* types of rtnetlink. */
+enum cgl_fib_rtype {
+	CGL_FIB_RT_UNICAST,	/* via GATEWAY and/or OIF */
+	CGL_FIB_RT_BLACKHOLE,	/* drop silently */
+	CGL_FIB_RT_UNREACHABLE,	/* drop, ICMP unreachable */
+	CGL_FIB_RT_PROHIBIT,	/* drop, ICMP administratively prohibited */
+	__CGL_FIB_RT_MAX,
+};
+
+enum cgl_fib_cmd {
+	CGL_FIB_CMD_UNSPEC,
+	/* Create a FIB: FIB_ID. EEXIST if it exists. */
+	CGL_FIB_CMD_NEWFIB,
+	/* Delete a FIB and all its routes: FIB_ID. */
+	CGL_FIB_CMD_DELFIB,
+	/*
+	 * doit: one FIB's counters (FIB_ID); dumpit: every FIB. Reply:
+	 * FIB_ID, ROUTES4, ROUTES6, LOOKUPS, MISSES.
+	 */
+	CGL_FIB_CMD_GETFIB,
+	/*
+	 * Add a route: FIB_ID, FAMILY, DST, DST_LEN, and TYPE (default
+	 * unicast; unicast needs GATEWAY or OIF), METRIC. With REPLACE an
+	 * existing route is replaced (and one is created if missing); without
+	 * it an existing route is EEXIST. Or a batch: FIB_ID, FAMILY and
+	 * BATCH, a nest of up to CGL_FIB_BATCH_MAX ROUTE nests each holding
+	 * DST, DST_LEN and optionally TYPE, GATEWAY, OIF, METRIC; the batch is
+	 * applied in order and stops at the first error, whose index is in
+	 * the extack message; routes before it stay.
+	 */
+	CGL_FIB_CMD_NEWROUTE,
+	/* Delete a route: FIB_ID, FAMILY, DST, DST_LEN. */
+	CGL_FIB_CMD_DELROUTE,
+	/*
+	 * doit: the route an address ADDR (with FAMILY, FIB_ID) is forwarded
+	 * by (longest prefix match), or with DST and DST_LEN the route of that
+	 * exact prefix; ENETUNREACH if none. dumpit: every route of FIB_ID
+	 * (and FAMILY, if given).
+	 * Reply: FIB_ID, FAMILY, DST, DST_LEN, TYPE, GATEWAY, OIF, METRIC.
+	 */
+	CGL_FIB_CMD_GETROUTE,
+	/* Replies and notifications. */
+	CGL_FIB_CMD_FIB,
+	CGL_FIB_CMD_ROUTE,
+	__CGL_FIB_CMD_MAX,
+};
+#define CGL_FIB_CMD_MAX (__CGL_FIB_CMD_MAX - 1)
+
+enum cgl_fib_attr {
+	CGL_FIB_A_UNSPEC,
+	CGL_FIB_A_FIB_ID,	/* u32 */
+	CGL_FIB_A_FAMILY,	/* u8: AF_INET (2) or AF_INET6 (10) */
+	CGL_FIB_A_DST,		/* binary: 4 or 16 bytes, network order */
+	CGL_FIB_A_DST_LEN,	/* u8: 0..32 or 0..128 */
+	CGL_FIB_A_TYPE,		/* u8: enum cgl_fib_rtype */
+	CGL_FIB_A_GATEWAY,	/* binary: 4 or 16 bytes, same family */
+	CGL_FIB_A_OIF,		/* u32: output interface index */
+	CGL_FIB_A_METRIC,	/* u32: priority, informational */
+	CGL_FIB_A_ADDR,		/* binary: address to look up */
+	CGL_FIB_A_REPLACE,	/* flag */
+	CGL_FIB_A_BATCH,	/* nest of CGL_FIB_A_ROUTE */
+	CGL_FIB_A_ROUTE,	/* nest: DST, DST_LEN, TYPE, GATEWAY, OIF, METRIC */
+	CGL_FIB_A_ROUTES4,	/* u64: IPv4 routes in the FIB */
+	CGL_FIB_A_ROUTES6,	/* u64: IPv6 routes in the FIB */
+	CGL_FIB_A_LOOKUPS,	/* u64: lookups made in the FIB */
+	CGL_FIB_A_MISSES,	/* u64: lookups that found no route */
+	CGL_FIB_A_DONE,		/* u32: routes a batch applied */
+	CGL_FIB_A_PAD,
+	__CGL_FIB_A_MAX,
+};
+#define CGL_FIB_A_MAX (__CGL_FIB_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_CGL_FIB_H */

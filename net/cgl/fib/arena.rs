@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel storage of the LPM trie ([`super::lpm`]): arenas of slots that
+//! never move, freed after an RCU grace period.
+//!
+//! An arena is a directory of chunks of `CHUNK` slots, each chunk a
+//! `vmalloc` allocation made when the arena grows and kept until the arena
+//! is dropped, so a published slot stays at the same address while readers
+//! may see it. Blocks are runs of consecutive indexes (they may span
+//! chunks: every access goes through the index).
+//!
+//! Freed blocks go to exact-size free lists, linked through their first
+//! slot. Retired blocks (unpublished, but readers may still be reading
+//! them) wait in a FIFO with the RCU grace-period cookie of their
+//! retirement and join the free lists once `poll_state_synchronize_rcu()`
+//! says the grace period has passed; nothing here blocks.
+//!
+//! Locking: every method but [`ArenaRead::get`] runs under the module's
+//! writer mutex. `get` runs under `rcu_read_lock()` or the writer mutex;
+//! it reads the chunk count with acquire ordering and slots with acquire
+//! loads, which pair with the release stores of `publish`.
+
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use kernel::bindings;
+use kernel::prelude::*;
+
+use super::lpm::{AllocError, Arena, ArenaRead};
+
+/// log2 of the slots in a chunk.
+const CHUNK_SHIFT: u32 = 16;
+/// Slots in a chunk.
+const CHUNK: u32 = 1 << CHUNK_SHIFT;
+/// Largest block recycled through the free lists: 32 child nodes of 17
+/// words (the trie's biggest); larger blocks are never freed but by drop.
+const MAX_BLOCK: u32 = 32 * 17;
+/// "No block" in a free list.
+const NONE: u32 = u32::MAX;
+
+/// A slot type with an atomic twin of the same layout.
+pub(crate) trait Slot: Copy + Default + 'static {
+    /// Reads with acquire ordering.
+    ///
+    /// # Safety
+    ///
+    /// `p` must be valid and aligned.
+    unsafe fn load(p: *mut Self) -> Self;
+    /// Writes with release ordering.
+    ///
+    /// # Safety
+    ///
+    /// `p` must be valid and aligned.
+    unsafe fn store(p: *mut Self, v: Self);
+    /// Free-list link stored in a free block's first slot.
+    fn from_link(l: u32) -> Self;
+    /// Inverse of [`Slot::from_link`].
+    fn to_link(self) -> u32;
+}
+
+impl Slot for u64 {
+    unsafe fn load(p: *mut Self) -> Self {
+        // SAFETY: the caller guarantees `p` is valid and aligned.
+        unsafe { AtomicU64::from_ptr(p) }.load(Ordering::Acquire)
+    }
+    unsafe fn store(p: *mut Self, v: Self) {
+        // SAFETY: as above.
+        unsafe { AtomicU64::from_ptr(p) }.store(v, Ordering::Release)
+    }
+    fn from_link(l: u32) -> Self {
+        u64::from(l)
+    }
+    fn to_link(self) -> u32 {
+        self as u32
+    }
+}
+
+impl Slot for u32 {
+    unsafe fn load(p: *mut Self) -> Self {
+        // SAFETY: the caller guarantees `p` is valid and aligned.
+        unsafe { AtomicU32::from_ptr(p) }.load(Ordering::Acquire)
+    }
+    unsafe fn store(p: *mut Self, v: Self) {
+        // SAFETY: as above.
+        unsafe { AtomicU32::from_ptr(p) }.store(v, Ordering::Release)
+    }
+    fn from_link(l: u32) -> Self {
+        l
+    }
+    fn to_link(self) -> u32 {
+        self
+    }
+}
+
+/// A block waiting for a grace period.
+#[derive(Clone, Copy)]
+struct Retired {
+    base: u32,
+    n: u32,
+    cookie: usize,
+}
+
+/// Slots of type `T` in chunks that never move.
+pub(crate) struct KArena<T: Slot> {
+    /// Chunk pointers; the capacity is fixed at creation, so the buffer
+    /// never moves and readers index it without a lock.
+    dir: KVec<*mut T>,
+    /// Chunks in `dir` readers may use (published with release).
+    nchunks: AtomicUsize,
+    /// First never-used slot.
+    top: u32,
+    /// Free lists by exact block size.
+    free: KVec<u32>,
+    /// Retired blocks, oldest first, from `retired_head` on.
+    retired: KVec<Retired>,
+    retired_head: usize,
+    /// Slots in use (allocated and not yet freed).
+    used: u64,
+    /// Blocks leaked because memory to remember them ran out.
+    leaked: u64,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the chunks are plain memory owned by the arena; all mutation is
+// serialised by the module's writer mutex and reads are atomic.
+unsafe impl<T: Slot> Send for KArena<T> {}
+// SAFETY: as above.
+unsafe impl<T: Slot> Sync for KArena<T> {}
+
+impl<T: Slot> KArena<T> {
+    /// An arena of at most `max_slots` slots (rounded up to whole chunks).
+    pub(crate) fn new(max_slots: u32) -> Result<Self> {
+        let chunks = max_slots.div_ceil(CHUNK).max(1) as usize;
+        let mut free = KVec::with_capacity(MAX_BLOCK as usize + 1, GFP_KERNEL)?;
+        free.extend_with(MAX_BLOCK as usize + 1, NONE, GFP_KERNEL)?;
+        Ok(Self {
+            dir: KVec::with_capacity(chunks, GFP_KERNEL)?,
+            nchunks: AtomicUsize::new(0),
+            top: 0,
+            free,
+            retired: KVec::new(),
+            retired_head: 0,
+            used: 0,
+            leaked: 0,
+            _t: PhantomData,
+        })
+    }
+
+    /// Bytes of chunk memory held.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.dir.len() as u64 * u64::from(CHUNK) * core::mem::size_of::<T>() as u64
+    }
+
+    /// Slots in use.
+    pub(crate) fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Blocks that could not be recycled.
+    pub(crate) fn leaked(&self) -> u64 {
+        self.leaked
+    }
+
+    fn slot_ptr(&self, idx: u32) -> Option<*mut T> {
+        let c = (idx >> CHUNK_SHIFT) as usize;
+        if c >= self.nchunks.load(Ordering::Acquire) {
+            return None;
+        }
+        let chunk = *self.dir.get(c)?;
+        // SAFETY: chunk `c` has `CHUNK` slots and `idx & (CHUNK - 1)` is
+        // below that.
+        Some(unsafe { chunk.add((idx & (CHUNK - 1)) as usize) })
+    }
+
+    fn grow(&mut self) -> Result<(), AllocError> {
+        if self.dir.len() >= self.dir.capacity() {
+            return Err(AllocError);
+        }
+        let v = VVec::<T>::from_elem(T::default(), CHUNK as usize, GFP_KERNEL)
+            .map_err(|_| AllocError)?;
+        let (p, _, _) = v.into_raw_parts();
+        // Within capacity: the buffer does not move.
+        if self.dir.push(p, GFP_KERNEL).is_err() {
+            // SAFETY: `p` came from `into_raw_parts` of a `VVec` of
+            // `CHUNK` elements just above.
+            drop(unsafe { VVec::from_raw_parts(p, CHUNK as usize, CHUNK as usize) });
+            return Err(AllocError);
+        }
+        self.nchunks.store(self.dir.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Moves retired blocks whose grace period is over to the free lists.
+    pub(crate) fn reclaim(&mut self) {
+        while let Some(r) = self.retired.get(self.retired_head).copied() {
+            // SAFETY: plain query of RCU state.
+            if !unsafe { bindings::poll_state_synchronize_rcu(r.cookie as _) } {
+                break;
+            }
+            self.retired_head += 1;
+            self.push_free(r.base, r.n);
+        }
+        if self.retired_head == self.retired.len() {
+            // SAFETY: `Retired` is `Copy` (nothing to drop); length 0 is
+            // always valid.
+            unsafe { self.retired.set_len(0) };
+            self.retired_head = 0;
+        }
+    }
+
+    /// Makes room to retire `n` more blocks without allocating.
+    pub(crate) fn reserve_retire(&mut self, n: usize) -> Result {
+        self.retired.reserve(n, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Starts a grace period for what was retired, so [`KArena::reclaim`]
+    /// can recycle it later.
+    pub(crate) fn kick(&self) {
+        if self.retired.len() > self.retired_head {
+            // SAFETY: plain RCU call from process context.
+            unsafe { bindings::start_poll_synchronize_rcu() };
+        }
+    }
+
+    fn push_free(&mut self, base: u32, n: u32) {
+        let Some(head) = self.free.get_mut(n as usize) else {
+            self.leaked += 1;
+            return;
+        };
+        let old = *head;
+        *head = base;
+        if let Some(p) = self.slot_ptr(base) {
+            // SAFETY: `p` is a slot of a block nobody reads any more.
+            unsafe { T::store(p, T::from_link(old)) };
+        }
+        self.used = self.used.saturating_sub(u64::from(n));
+    }
+}
+
+impl<T: Slot> Drop for KArena<T> {
+    fn drop(&mut self) {
+        for &p in self.dir.iter() {
+            // SAFETY: every chunk pointer came from a `VVec` of `CHUNK`
+            // elements; readers are gone (the module waited for RCU).
+            drop(unsafe { VVec::from_raw_parts(p, CHUNK as usize, CHUNK as usize) });
+        }
+    }
+}
+
+impl<T: Slot> ArenaRead<T> for KArena<T> {
+    #[inline]
+    fn get(&self, idx: u32) -> Option<T> {
+        // SAFETY: `slot_ptr` returns valid, aligned slot pointers.
+        self.slot_ptr(idx).map(|p| unsafe { T::load(p) })
+    }
+}
+
+impl<T: Slot> Arena<T> for KArena<T> {
+    fn try_alloc(&mut self, n: u32) -> Result<u32, AllocError> {
+        if n == 0 {
+            return Err(AllocError);
+        }
+        // Small blocks are recycled by exact size; big ones (the FIB table,
+        // made once) come from the top only.
+        let head = self.free.get(n as usize).copied().unwrap_or(NONE);
+        if head != NONE {
+            let p = self.slot_ptr(head).ok_or(AllocError)?;
+            // SAFETY: `head` is a free block's first slot.
+            let next = unsafe { T::load(p) }.to_link();
+            if let Some(h) = self.free.get_mut(n as usize) {
+                *h = next;
+            }
+            self.used += u64::from(n);
+            return Ok(head);
+        }
+        // A fresh block from the top. Slots are reached by index, so a
+        // block may span chunks.
+        let base = self.top;
+        let end = base.checked_add(n).ok_or(AllocError)?;
+        while ((end - 1) >> CHUNK_SHIFT) as usize >= self.dir.len() {
+            self.grow()?;
+        }
+        self.top = end;
+        self.used += u64::from(n);
+        Ok(base)
+    }
+
+    fn set(&mut self, idx: u32, v: T) -> bool {
+        match self.slot_ptr(idx) {
+            Some(p) => {
+                // SAFETY: `p` is a valid slot; the writer mutex is held.
+                unsafe { T::store(p, v) };
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn free(&mut self, base: u32, n: u32) {
+        self.push_free(base, n);
+    }
+
+    fn retire(&mut self, base: u32, n: u32) {
+        // SAFETY: plain query of RCU state.
+        let cookie = unsafe { bindings::get_state_synchronize_rcu() } as usize;
+        if self
+            .retired
+            .push(Retired { base, n, cookie }, GFP_NOWAIT)
+            .is_err()
+        {
+            // Nowhere to remember it: wait for readers, then free now.
+            // SAFETY: process context, the writer mutex is a sleeping lock.
+            unsafe { bindings::synchronize_rcu() };
+            self.push_free(base, n);
+        }
+    }
+}

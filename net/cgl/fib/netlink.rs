@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `cgl_fib` generic netlink family (`include/uapi/linux/cgl_fib.h`).
+
+use super::lpm::Key;
+use super::nexthop::{Nexthop, RouteType};
+use super::{state, Fail, Family as Af, FamilyTrie, Inner, Route};
+use cgl_core::genl::{Attr, DoIt, Dump, DumpIt, Family, FamilySpec, Op, Policy, Request, Writer};
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::uapi;
+
+cgl_core::uapi_consts!(u8;
+    CMD_NEWFIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_NEWFIB,
+    CMD_DELFIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_DELFIB,
+    CMD_GETFIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_GETFIB,
+    CMD_NEWROUTE = uapi::cgl_fib_cmd_CGL_FIB_CMD_NEWROUTE,
+    CMD_DELROUTE = uapi::cgl_fib_cmd_CGL_FIB_CMD_DELROUTE,
+    CMD_GETROUTE = uapi::cgl_fib_cmd_CGL_FIB_CMD_GETROUTE,
+    CMD_FIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_FIB,
+    CMD_ROUTE = uapi::cgl_fib_cmd_CGL_FIB_CMD_ROUTE,
+);
+
+cgl_core::uapi_consts!(u16;
+    A_FIB_ID = uapi::cgl_fib_attr_CGL_FIB_A_FIB_ID,
+    A_FAMILY = uapi::cgl_fib_attr_CGL_FIB_A_FAMILY,
+    A_DST = uapi::cgl_fib_attr_CGL_FIB_A_DST,
+    A_DST_LEN = uapi::cgl_fib_attr_CGL_FIB_A_DST_LEN,
+    A_TYPE = uapi::cgl_fib_attr_CGL_FIB_A_TYPE,
+    A_GATEWAY = uapi::cgl_fib_attr_CGL_FIB_A_GATEWAY,
+    A_OIF = uapi::cgl_fib_attr_CGL_FIB_A_OIF,
+    A_METRIC = uapi::cgl_fib_attr_CGL_FIB_A_METRIC,
+    A_ADDR = uapi::cgl_fib_attr_CGL_FIB_A_ADDR,
+    A_REPLACE = uapi::cgl_fib_attr_CGL_FIB_A_REPLACE,
+    A_BATCH = uapi::cgl_fib_attr_CGL_FIB_A_BATCH,
+    A_ROUTES4 = uapi::cgl_fib_attr_CGL_FIB_A_ROUTES4,
+    A_ROUTES6 = uapi::cgl_fib_attr_CGL_FIB_A_ROUTES6,
+    A_LOOKUPS = uapi::cgl_fib_attr_CGL_FIB_A_LOOKUPS,
+    A_MISSES = uapi::cgl_fib_attr_CGL_FIB_A_MISSES,
+    A_DONE = uapi::cgl_fib_attr_CGL_FIB_A_DONE,
+    A_PAD = uapi::cgl_fib_attr_CGL_FIB_A_PAD,
+);
+
+/// Attributes of one route in a batch (types up to METRIC).
+static ROUTE_POLICY: [Policy; 9] = [
+    Policy::reject(),         // UNSPEC
+    Policy::reject(),         // FIB_ID
+    Policy::reject(),         // FAMILY
+    Policy::binary(16),       // DST
+    Policy::u8_range(0, 128), // DST_LEN
+    Policy::u8_range(0, 3),   // TYPE
+    Policy::binary(16),       // GATEWAY
+    Policy::u32(),            // OIF
+    Policy::u32(),            // METRIC
+];
+
+static POLICY: [Policy; uapi::cgl_fib_attr___CGL_FIB_A_MAX as usize] = [
+    Policy::reject(),                    // UNSPEC
+    Policy::u32(),                       // FIB_ID
+    Policy::u8_range(2, 10),             // FAMILY
+    Policy::binary(16),                  // DST
+    Policy::u8_range(0, 128),            // DST_LEN
+    Policy::u8_range(0, 3),              // TYPE
+    Policy::binary(16),                  // GATEWAY
+    Policy::u32(),                       // OIF
+    Policy::u32(),                       // METRIC
+    Policy::binary(16),                  // ADDR
+    Policy::flag(),                      // REPLACE
+    Policy::nested_array(&ROUTE_POLICY), // BATCH
+    Policy::reject(),                    // ROUTE
+    Policy::reject(),                    // ROUTES4
+    Policy::reject(),                    // ROUTES6
+    Policy::reject(),                    // LOOKUPS
+    Policy::reject(),                    // MISSES
+    Policy::reject(),                    // DONE
+    Policy::reject(),                    // PAD
+];
+
+static OPS: [Op; 6] = [
+    Op::new(CMD_NEWFIB).doit::<NewFib>(),
+    Op::new(CMD_DELFIB).doit::<DelFib>(),
+    Op::new(CMD_GETFIB).doit::<GetFib>().dumpit::<DumpFibs>(),
+    Op::new(CMD_NEWROUTE).doit::<NewRoute>(),
+    Op::new(CMD_DELROUTE).doit::<DelRoute>(),
+    Op::new(CMD_GETROUTE)
+        .doit::<GetRoute>()
+        .dumpit::<DumpRoutes>(),
+];
+
+static SPEC: FamilySpec = FamilySpec {
+    name: c_str!("cgl_fib"),
+    version: uapi::CGL_FIB_GENL_VERSION,
+    policy: &POLICY,
+    pad_attr: A_PAD,
+    ops: &OPS,
+    mcgrps: &[],
+};
+
+static FAMILY: Family = Family::new();
+
+/// The family, registered while this exists.
+pub(crate) struct Registered;
+
+impl Registered {
+    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: registered once, here; unregistered in `drop`.
+        unsafe { FAMILY.register(&SPEC, Some(module))? };
+        Ok(Self)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new`.
+        unsafe { FAMILY.unregister() };
+    }
+}
+
+/// Errnos `kernel::error::code` lacks in 6.12.
+fn errno(e: u32) -> Error {
+    Error::from_errno(-(e as i32))
+}
+
+#[allow(non_snake_case)]
+fn EAFNOSUPPORT() -> Error {
+    errno(kernel::bindings::EAFNOSUPPORT)
+}
+
+#[allow(non_snake_case)]
+fn ENETUNREACH() -> Error {
+    errno(kernel::bindings::ENETUNREACH)
+}
+
+fn fail(req: &Request<'_>, (e, msg): Fail, attr: Option<u16>) -> Error {
+    req.fail(e, msg, attr)
+}
+
+/// Modifying FIBs and routes takes CAP_NET_ADMIN.
+fn admin(req: &Request<'_>) -> Result {
+    // SAFETY: plain capability check of the current task.
+    if unsafe { kernel::bindings::capable(kernel::bindings::CAP_NET_ADMIN as i32) } {
+        Ok(())
+    } else {
+        Err(req.fail(EPERM, c_str!("needs CAP_NET_ADMIN"), None))
+    }
+}
+
+fn fib_id(req: &Request<'_>) -> Result<u32> {
+    req.require(A_FIB_ID)?.u32()
+}
+
+fn family(req: &Request<'_>) -> Result<Af> {
+    let a = req.require(A_FAMILY)?.u8()?;
+    Af::from_af(a).ok_or_else(|| {
+        req.fail(
+            EAFNOSUPPORT(),
+            c_str!("family must be AF_INET or AF_INET6"),
+            Some(A_FAMILY),
+        )
+    })
+}
+
+/// An address attribute of family `af`, as the key type's bits.
+fn addr_bits(a: &Attr<'_>, af: Af) -> core::result::Result<u128, Fail> {
+    let b = a.bytes();
+    if b.len() != af.addr_len() {
+        return Err((
+            EINVAL,
+            match af {
+                Af::V4 => c_str!("an IPv4 address is 4 bytes"),
+                Af::V6 => c_str!("an IPv6 address is 16 bytes"),
+            },
+        ));
+    }
+    let mut buf = [0u8; 16];
+    buf.get_mut(16 - b.len()..)
+        .ok_or((EINVAL, c_str!("bad address")))?
+        .copy_from_slice(b);
+    Ok(u128::from_be_bytes(buf))
+}
+
+/// One route's fields, from the request or from a batch entry.
+struct RouteSpec {
+    dst: u128,
+    len: u8,
+    nh: Nexthop,
+}
+
+/// Reads DST, DST_LEN, TYPE, GATEWAY, OIF, METRIC (`get(attr)`).
+fn route_spec<'a>(
+    af: Af,
+    get: impl Fn(u16) -> Option<Attr<'a>>,
+) -> core::result::Result<RouteSpec, (Fail, Option<u16>)> {
+    let dst = get(A_DST).ok_or(((EINVAL, c_str!("missing destination (DST)")), Some(A_DST)))?;
+    let dst = addr_bits(&dst, af).map_err(|f| (f, Some(A_DST)))?;
+    let len = get(A_DST_LEN)
+        .ok_or((
+            (EINVAL, c_str!("missing prefix length (DST_LEN)")),
+            Some(A_DST_LEN),
+        ))?
+        .u8()
+        .map_err(|e| ((e, c_str!("bad prefix length")), Some(A_DST_LEN)))?;
+    let rtype = match get(A_TYPE) {
+        Some(a) => a
+            .u8()
+            .ok()
+            .and_then(RouteType::from_u8)
+            .ok_or(((EINVAL, c_str!("bad route type")), Some(A_TYPE)))?,
+        None => RouteType::Unicast,
+    };
+    let mut nh = Nexthop {
+        rtype,
+        gw_len: 0,
+        gw: [0; 16],
+        oif: 0,
+        metric: 0,
+    };
+    if let Some(g) = get(A_GATEWAY) {
+        let b = g.bytes();
+        if b.len() != af.addr_len() {
+            return Err((
+                (EINVAL, c_str!("gateway of another family than the route")),
+                Some(A_GATEWAY),
+            ));
+        }
+        if let Some(d) = nh.gw.get_mut(..b.len()) {
+            d.copy_from_slice(b);
+        }
+        nh.gw_len = b.len() as u8;
+    }
+    if let Some(o) = get(A_OIF) {
+        nh.oif = o
+            .u32()
+            .map_err(|e| ((e, c_str!("bad interface index")), Some(A_OIF)))?;
+        if nh.oif == 0 || !super::dev_exists(nh.oif) {
+            return Err(((ENODEV, c_str!("no such interface")), Some(A_OIF)));
+        }
+    }
+    if let Some(m) = get(A_METRIC) {
+        nh.metric = m
+            .u32()
+            .map_err(|e| ((e, c_str!("bad metric")), Some(A_METRIC)))?;
+    }
+    match rtype {
+        RouteType::Unicast if nh.gw_len == 0 && nh.oif == 0 => {
+            return Err((
+                (
+                    EINVAL,
+                    c_str!("a unicast route needs a gateway or an interface"),
+                ),
+                None,
+            ))
+        }
+        RouteType::Unicast => {}
+        _ if nh.gw_len != 0 || nh.oif != 0 => {
+            return Err((
+                (
+                    EINVAL,
+                    c_str!("only unicast routes have a gateway or an interface"),
+                ),
+                None,
+            ))
+        }
+        _ => {}
+    }
+    Ok(RouteSpec { dst, len, nh })
+}
+
+/// Applies one route to the trie of `af`.
+fn apply(
+    inner: &mut Inner,
+    af: Af,
+    fib: u32,
+    r: &RouteSpec,
+    replace: bool,
+) -> core::result::Result<(), Fail> {
+    match af {
+        Af::V4 => inner.add_route::<u32>(fib, r.dst as u32, r.len, &r.nh, replace),
+        Af::V6 => inner.add_route::<u128>(fib, r.dst, r.len, &r.nh, replace),
+    }
+}
+
+struct NewFib;
+
+impl DoIt for NewFib {
+    fn doit(req: &mut Request<'_>) -> Result {
+        admin(req)?;
+        let id = fib_id(req)?;
+        let st = state().ok_or(ENODEV)?;
+        let r = st.inner.lock().new_fib(id);
+        r.map_err(|f| fail(req, f, Some(A_FIB_ID)))
+    }
+}
+
+struct DelFib;
+
+impl DoIt for DelFib {
+    fn doit(req: &mut Request<'_>) -> Result {
+        admin(req)?;
+        let id = fib_id(req)?;
+        let st = state().ok_or(ENODEV)?;
+        let r = st.inner.lock().del_fib(id);
+        r.map_err(|f| fail(req, f, Some(A_FIB_ID)))
+    }
+}
+
+fn put_fib(w: &mut Writer, f: &super::Fib) -> Result {
+    w.put_u32(A_FIB_ID, f.id)?;
+    w.put_u64(A_ROUTES4, f.routes4)?;
+    w.put_u64(A_ROUTES6, f.routes6)?;
+    w.put_u64(A_LOOKUPS, f.lookups)?;
+    w.put_u64(A_MISSES, f.misses)
+}
+
+struct GetFib;
+
+impl DoIt for GetFib {
+    fn doit(req: &mut Request<'_>) -> Result {
+        let id = fib_id(req)?;
+        let st = state().ok_or(ENODEV)?;
+        let mut reply = req.new_reply(CMD_FIB)?;
+        {
+            let mut inner = st.inner.lock();
+            let f = inner
+                .fib_mut(id)
+                .map_err(|f| fail(req, f, Some(A_FIB_ID)))?;
+            put_fib(&mut reply, f)?;
+        }
+        req.reply(reply)
+    }
+}
+
+struct DumpFibs;
+
+impl DumpIt for DumpFibs {
+    fn dumpit(d: &mut Dump<'_>) -> Result {
+        let st = state().ok_or(ENODEV)?;
+        let inner = st.inner.lock();
+        loop {
+            let i = d.state()[0] as usize;
+            let Some(f) = inner.fibs.get(i) else {
+                return Ok(());
+            };
+            let mut msg = d.begin(CMD_FIB)?;
+            put_fib(&mut msg, f)?;
+            msg.commit();
+            d.state()[0] += 1;
+        }
+    }
+}
+
+struct NewRoute;
+
+impl DoIt for NewRoute {
+    fn doit(req: &mut Request<'_>) -> Result {
+        admin(req)?;
+        let fib = fib_id(req)?;
+        let af = family(req)?;
+        let replace = req.attr(A_REPLACE).is_some();
+        let st = state().ok_or(ENODEV)?;
+        let Some(batch) = req.attr(A_BATCH) else {
+            let r = route_spec(af, |t| req.attr(t)).map_err(|(f, a)| fail(req, f, a))?;
+            let res = apply(&mut st.inner.lock(), af, fib, &r, replace);
+            return res.map_err(|f| fail(req, f, None));
+        };
+        if req.attr(A_DST).is_some() {
+            return Err(req.fail(EINVAL, c_str!("give DST or BATCH, not both"), Some(A_DST)));
+        }
+        let mut done: u32 = 0;
+        let mut err = None;
+        {
+            let mut inner = st.inner.lock();
+            for (i, entry) in batch.nested().enumerate() {
+                if i >= uapi::CGL_FIB_BATCH_MAX as usize {
+                    err = Some((i, (E2BIG, c_str!("batch too long"))));
+                    break;
+                }
+                let attrs = entry.parse_nested::<9>();
+                let spec = route_spec(af, |t| attrs.get(usize::from(t)).copied().flatten());
+                let r = match spec {
+                    Ok(r) => apply(&mut inner, af, fib, &r, replace),
+                    Err((f, _)) => Err(f),
+                };
+                if let Err(f) = r {
+                    err = Some((i, f));
+                    break;
+                }
+                done += 1;
+            }
+        }
+        if let Some((i, (e, msg))) = err {
+            return Err(req.fail_fmt(
+                e,
+                format_args!(
+                    "route {} of the batch: {}",
+                    i,
+                    msg.to_str().unwrap_or("error")
+                ),
+                Some(A_BATCH),
+            ));
+        }
+        let mut reply = req.new_reply(CMD_ROUTE)?;
+        reply.put_u32(A_DONE, done)?;
+        req.reply(reply)
+    }
+}
+
+struct DelRoute;
+
+impl DoIt for DelRoute {
+    fn doit(req: &mut Request<'_>) -> Result {
+        admin(req)?;
+        let fib = fib_id(req)?;
+        let af = family(req)?;
+        let dst = addr_bits(&req.require(A_DST)?, af).map_err(|f| fail(req, f, Some(A_DST)))?;
+        let len = req.require(A_DST_LEN)?.u8()?;
+        let st = state().ok_or(ENODEV)?;
+        let mut inner = st.inner.lock();
+        let r = match af {
+            Af::V4 => inner.del_route::<u32>(fib, dst as u32, len),
+            Af::V6 => inner.del_route::<u128>(fib, dst, len),
+        };
+        r.map_err(|f| fail(req, f, None))
+    }
+}
+
+/// Writes a route's attributes.
+fn put_route(
+    w: &mut Writer,
+    fib: u32,
+    af: Af,
+    dst: u128,
+    r: &Route,
+    nhs: &super::nexthop::Table,
+) -> Result {
+    w.put_u32(A_FIB_ID, fib)?;
+    w.put_u8(A_FAMILY, af.af())?;
+    let bytes = dst.to_be_bytes();
+    let off = 16 - af.addr_len();
+    w.put_bytes(A_DST, bytes.get(off..).ok_or(EINVAL)?)?;
+    w.put_u8(A_DST_LEN, r.len)?;
+    let Some(nh) = nhs.get(r.nh) else {
+        return Err(EIO);
+    };
+    w.put_u8(A_TYPE, nh.rtype as u8)?;
+    if nh.gw_len != 0 {
+        w.put_bytes(
+            A_GATEWAY,
+            nh.gw.get(..usize::from(nh.gw_len)).ok_or(EINVAL)?,
+        )?;
+    }
+    if nh.oif != 0 {
+        w.put_u32(A_OIF, nh.oif)?;
+    }
+    w.put_u32(A_METRIC, nh.metric)
+}
+
+/// `addr` with the bits after `len` cleared, for a family of `bits`.
+fn mask(addr: u128, len: u8, bits: u32) -> u128 {
+    let keep = u32::from(len).min(bits);
+    if keep == 0 {
+        return 0;
+    }
+    let m = u128::MAX << (bits - keep);
+    let m = if bits == 32 { m & 0xffff_ffff } else { m };
+    addr & m
+}
+
+struct GetRoute;
+
+impl DoIt for GetRoute {
+    fn doit(req: &mut Request<'_>) -> Result {
+        let fib = fib_id(req)?;
+        let af = family(req)?;
+        let st = state().ok_or(ENODEV)?;
+        let mut reply = req.new_reply(CMD_ROUTE)?;
+        {
+            let mut inner = st.inner.lock();
+            let (dst, found) = if let Some(a) = req.attr(A_ADDR) {
+                let addr = addr_bits(&a, af).map_err(|f| fail(req, f, Some(A_ADDR)))?;
+                let r = match af {
+                    Af::V4 => inner.lookup::<u32>(fib, addr as u32),
+                    Af::V6 => inner.lookup::<u128>(fib, addr),
+                }
+                .map_err(|f| fail(req, f, Some(A_FIB_ID)))?;
+                let bits = (af.addr_len() * 8) as u32;
+                (r.as_ref().map_or(0, |r| mask(addr, r.len, bits)), r)
+            } else {
+                let dst =
+                    addr_bits(&req.require(A_DST)?, af).map_err(|f| fail(req, f, Some(A_DST)))?;
+                let len = req.require(A_DST_LEN)?.u8()?;
+                let r = match af {
+                    Af::V4 => inner.exact::<u32>(fib, dst as u32, len),
+                    Af::V6 => inner.exact::<u128>(fib, dst, len),
+                }
+                .map_err(|f| fail(req, f, None))?;
+                (dst, r)
+            };
+            let Some(r) = found else {
+                return Err(req.fail(ENETUNREACH(), c_str!("no route"), None));
+            };
+            put_route(&mut reply, fib, af, dst, &r, &inner.nh)?;
+        }
+        req.reply(reply)
+    }
+}
+
+/// Dump state: `[0]` phase (0 IPv4 from the start, 1 IPv4 after the
+/// cursor, 2 IPv6 from the start, 3 IPv6 after the cursor, 4 done), `[1]`
+/// cursor length, `[2]`/`[3]` cursor prefix (low, high 64 bits).
+struct DumpRoutes;
+
+fn dump_family<K: Key + Into<u128> + TryFrom<u128>>(
+    d: &mut Dump<'_>,
+    inner: &mut Inner,
+    fib: u32,
+    af: Af,
+    phase: isize,
+) -> Result<bool>
+where
+    Inner: FamilyTrie<K>,
+{
+    let after = if d.state()[0] == phase + 1 {
+        let lo = d.state()[2] as u64 as u128;
+        let hi = d.state()[3] as u64 as u128;
+        let p = K::try_from(lo | hi << 64).map_err(|_| EINVAL)?;
+        Some((p, d.state()[1] as u8))
+    } else {
+        None
+    };
+    let (trie, nhs) = <Inner as FamilyTrie<K>>::parts(inner);
+    let mut full = false;
+    let mut last: Option<(u128, u8)> = None;
+    let mut err = Ok(());
+    trie.walk(fib, after, &mut |p: K, len: u8, nh: u32| {
+        let dst: u128 = p.into();
+        let mut msg = match d.begin(CMD_ROUTE) {
+            Ok(m) => m,
+            Err(e) => {
+                full = true;
+                err = Err(e);
+                return false;
+            }
+        };
+        match put_route(&mut msg, fib, af, dst, &Route { len, nh }, nhs) {
+            Ok(()) => {
+                msg.commit();
+                last = Some((dst, len));
+                true
+            }
+            Err(e) => {
+                full = true;
+                err = Err(e);
+                false
+            }
+        }
+    })
+    .map_err(|_| EIO)?;
+    if let Some((dst, len)) = last {
+        let s = d.state();
+        s[0] = phase + 1;
+        s[1] = len as isize;
+        s[2] = dst as u64 as isize;
+        s[3] = (dst >> 64) as u64 as isize;
+    }
+    if full {
+        err?;
+        return Ok(false);
+    }
+    d.state()[0] = phase + 2;
+    Ok(true)
+}
+
+impl DumpIt for DumpRoutes {
+    fn dumpit(d: &mut Dump<'_>) -> Result {
+        let fib = match d.attr(A_FIB_ID) {
+            Some(a) => a.u32()?,
+            None => return Err(EINVAL),
+        };
+        let only = match d.attr(A_FAMILY) {
+            Some(a) => Some(Af::from_af(a.u8()?).ok_or_else(EAFNOSUPPORT)?),
+            None => None,
+        };
+        let st = state().ok_or(ENODEV)?;
+        let mut inner = st.inner.lock();
+        if inner.find(fib).is_err() {
+            return Err(ENOENT);
+        }
+        if d.state()[0] < 2 {
+            if only == Some(Af::V6) {
+                d.state()[0] = 2;
+            } else if !dump_family::<u32>(d, &mut inner, fib, Af::V4, 0)? {
+                return Ok(());
+            }
+        }
+        if d.state()[0] < 4 {
+            if only == Some(Af::V4) {
+                d.state()[0] = 4;
+            } else if !dump_family::<u128>(d, &mut inner, fib, Af::V6, 2)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""The multi-FIB module through its netlink family: FIBs with overlapping
+addresses stay apart, every bad input is refused with an extack message
+and leaves the FIB unchanged, batches, replace, dumps over many buffers,
+and longest-prefix matches against a model and against the kernel's own
+fib_trie (`ip route get fibmatch`) on the same routes."""
+
+import errno
+import ipaddress
+import os
+import random
+import subprocess
+import sys
+
+sys.path.insert(0, sys.path[0])
+from cgl_netlink import *  # noqa: E402,F403
+
+# include/uapi/linux/cgl_fib.h
+(NEWFIB, DELFIB, GETFIB, NEWROUTE, DELROUTE, GETROUTE, C_FIB, C_ROUTE) = range(1, 9)
+(A_FIB_ID, A_FAMILY, A_DST, A_DST_LEN, A_TYPE, A_GATEWAY, A_OIF, A_METRIC, A_ADDR,
+ A_REPLACE, A_BATCH, A_ROUTE, A_ROUTES4, A_ROUTES6, A_LOOKUPS, A_MISSES, A_DONE,
+ A_PAD) = range(1, 19)
+UNICAST, BLACKHOLE, UNREACHABLE, PROHIBIT = range(4)
+AF_INET, AF_INET6 = 2, 10
+
+t = Checks("fib")
+s = GenlSocket()
+fam, _ = s.resolve("cgl_fib")
+t.check("family resolves", fam > 0)
+rng = random.Random(4242)
+
+
+def af_of(net):
+    return AF_INET if net.version == 4 else AF_INET6
+
+
+def route_attrs(net, rtype=None, gw=None, oif=None, metric=None):
+    a = attr(A_DST, net.network_address.packed) + a_u8(A_DST_LEN, net.prefixlen)
+    if rtype is not None:
+        a += a_u8(A_TYPE, rtype)
+    if gw is not None:
+        a += attr(A_GATEWAY, ipaddress.ip_address(gw).packed)
+    if oif is not None:
+        a += a_u32(A_OIF, oif)
+    if metric is not None:
+        a += a_u32(A_METRIC, metric)
+    return a
+
+
+def new_fib(i):
+    return s.request(fam, NEWFIB, a_u32(A_FIB_ID, i))
+
+
+def del_fib(i):
+    return s.request(fam, DELFIB, a_u32(A_FIB_ID, i))
+
+
+def add(fib, prefix, replace=False, **kw):
+    net = ipaddress.ip_network(prefix)
+    a = a_u32(A_FIB_ID, fib) + a_u8(A_FAMILY, af_of(net)) + route_attrs(net, **kw)
+    if replace:
+        a += attr(A_REPLACE, b"")
+    return s.request(fam, NEWROUTE, a)
+
+
+def add_raw(fib, af, extra):
+    return s.request(fam, NEWROUTE, a_u32(A_FIB_ID, fib) + a_u8(A_FAMILY, af) + extra)
+
+
+def delete(fib, prefix):
+    net = ipaddress.ip_network(prefix)
+    a = (a_u32(A_FIB_ID, fib) + a_u8(A_FAMILY, af_of(net)) +
+         attr(A_DST, net.network_address.packed) + a_u8(A_DST_LEN, net.prefixlen))
+    return s.request(fam, DELROUTE, a)
+
+
+def get(fib, addr):
+    ip = ipaddress.ip_address(addr)
+    af = AF_INET if ip.version == 4 else AF_INET6
+    r = s.request(fam, GETROUTE, a_u32(A_FIB_ID, fib) + a_u8(A_FAMILY, af) + attr(A_ADDR, ip.packed))[0]
+    net = ipaddress.ip_network((ipaddress.ip_address(r[A_DST][0]), r.u8(A_DST_LEN)))
+    gw = str(ipaddress.ip_address(r[A_GATEWAY][0])) if A_GATEWAY in r else None
+    return str(net), r.u8(A_TYPE), gw, r.u32(A_OIF) if A_OIF in r else 0
+
+
+def dump(fib, af=None):
+    a = a_u32(A_FIB_ID, fib) + (a_u8(A_FAMILY, af) if af else b"")
+    out = []
+    for r in s.request(fam, GETROUTE, a, dump=True):
+        out.append(str(ipaddress.ip_network((ipaddress.ip_address(r[A_DST][0]), r.u8(A_DST_LEN)))))
+    return out
+
+
+def fib_info(i):
+    r = s.request(fam, GETFIB, a_u32(A_FIB_ID, i))[0]
+    return r.u64(A_ROUTES4), r.u64(A_ROUTES6), r.u64(A_LOOKUPS), r.u64(A_MISSES)
+
+
+def batch(fib, af, nets, replace=False, **kw):
+    nest = b"".join(attr(A_ROUTE | 0x8000, route_attrs(n, **kw)) for n in nets)
+    a = a_u32(A_FIB_ID, fib) + a_u8(A_FAMILY, af) + attr(A_BATCH | 0x8000, nest)
+    if replace:
+        a += attr(A_REPLACE, b"")
+    return s.request(fam, NEWROUTE, a)
+
+
+for f in (10, 20, 30, 40):
+    try:
+        del_fib(f)
+    except NetlinkError:
+        pass
+
+# --- FIBs ---
+new_fib(10)
+new_fib(20)
+t.check("two FIBs created", [x.u32(A_FIB_ID) for x in s.request(fam, GETFIB, dump=True)][:2] == [10, 20])
+t.raises("a FIB that exists: EEXIST", lambda: new_fib(10), errno.EEXIST)
+t.raises("FIB id 0xffffffff is reserved: EINVAL", lambda: new_fib(0xFFFFFFFF), errno.EINVAL)
+t.raises("deleting a missing FIB: ENOENT", lambda: del_fib(77), errno.ENOENT)
+t.raises("a route in a missing FIB: ENOENT", lambda: add(77, "10.0.0.0/8", rtype=BLACKHOLE), errno.ENOENT)
+
+# --- two customers with the same addresses ---
+add(10, "10.0.0.0/24", gw="192.0.2.1", oif=1)
+add(20, "10.0.0.0/24", rtype=BLACKHOLE)
+add(10, "2001:db8::/32", gw="fe80::1", oif=1)
+add(20, "2001:db8::/32", rtype=PROHIBIT)
+t.check("FIB 10 forwards 10.0.0.5 via its gateway", get(10, "10.0.0.5") == ("10.0.0.0/24", UNICAST, "192.0.2.1", 1))
+t.check("FIB 20 blackholes the same address", get(20, "10.0.0.5") == ("10.0.0.0/24", BLACKHOLE, None, 0))
+t.check("FIB 10 IPv6", get(10, "2001:db8::5") == ("2001:db8::/32", UNICAST, "fe80::1", 1))
+t.check("FIB 20 IPv6 prohibit", get(20, "2001:db8::5")[1] == PROHIBIT)
+t.raises("no route: ENETUNREACH", lambda: get(10, "10.0.1.1"), errno.ENETUNREACH)
+
+# --- bad input: refused with a message, FIB unchanged ---
+before = dump(10)
+t.raises("host bits set: EINVAL", lambda: add_raw(10, AF_INET, attr(A_DST, bytes([10, 0, 0, 1])) + a_u8(A_DST_LEN, 8) + a_u8(A_TYPE, BLACKHOLE)), errno.EINVAL)
+t.raises("prefix length 33 for IPv4: EINVAL", lambda: add_raw(10, AF_INET, attr(A_DST, bytes(4)) + a_u8(A_DST_LEN, 33) + a_u8(A_TYPE, BLACKHOLE)), errno.EINVAL)
+t.raises("prefix length 129: refused by the policy", lambda: add_raw(10, AF_INET6, attr(A_DST, bytes(16)) + a_u8(A_DST_LEN, 129) + a_u8(A_TYPE, BLACKHOLE)), errno.ERANGE)
+t.raises("5-byte IPv4 address: EINVAL", lambda: add_raw(10, AF_INET, attr(A_DST, bytes(5)) + a_u8(A_DST_LEN, 8) + a_u8(A_TYPE, BLACKHOLE)), errno.EINVAL)
+t.raises("unknown family: EAFNOSUPPORT", lambda: add_raw(10, 7, attr(A_DST, bytes(4)) + a_u8(A_DST_LEN, 8)), errno.EAFNOSUPPORT)
+t.raises("duplicate route: EEXIST", lambda: add(10, "10.0.0.0/24", gw="192.0.2.9", oif=1), errno.EEXIST)
+t.raises("unknown interface: ENODEV", lambda: add(10, "10.9.0.0/16", oif=999999), errno.ENODEV)
+t.raises("gateway of the other family: EINVAL", lambda: add(10, "10.9.0.0/16", gw="2001:db8::1"), errno.EINVAL)
+t.raises("unicast without gateway or interface: EINVAL", lambda: add(10, "10.9.0.0/16"), errno.EINVAL)
+t.raises("blackhole with a gateway: EINVAL", lambda: add(10, "10.9.0.0/16", rtype=BLACKHOLE, gw="192.0.2.1"), errno.EINVAL)
+t.raises("bad route type: refused by the policy", lambda: add(10, "10.9.0.0/16", rtype=9), errno.ERANGE)
+t.raises("deleting a missing route: ENOENT", lambda: delete(10, "10.9.0.0/16"), errno.ENOENT)
+t.raises("missing destination: EINVAL", lambda: add_raw(10, AF_INET, a_u8(A_DST_LEN, 8)), errno.EINVAL)
+t.check("after all that, FIB 10 is unchanged", dump(10) == before, f"{dump(10)} != {before}")
+t.check("FIB 10 counts 1 IPv4 and 1 IPv6 route", fib_info(10)[:2] == (1, 1))
+
+# --- replace ---
+add(10, "10.0.0.0/24", replace=True, gw="192.0.2.7", oif=1)
+t.check("replace changes the nexthop", get(10, "10.0.0.9")[2] == "192.0.2.7")
+add(10, "10.5.0.0/16", replace=True, rtype=UNREACHABLE)
+t.check("replace of a missing route adds it", get(10, "10.5.1.1")[1] == UNREACHABLE and fib_info(10)[0] == 2)
+
+# --- privileges ---
+pid = os.fork()
+if pid == 0:
+    os.setuid(65534)
+    try:
+        new_fib(99)
+        os._exit(1)
+    except NetlinkError as e:
+        os._exit(0 if e.errno == errno.EPERM else 2)
+_, st = os.waitpid(pid, 0)
+t.check("an unprivileged user cannot create a FIB (EPERM)", os.WEXITSTATUS(st) == 0)
+
+# --- batches, model, dump ---
+new_fib(30)
+model = {}
+nets = set()
+while len(nets) < 3000:
+    ln = rng.choice([8, 12, 16, 18, 20, 22, 24, 24, 24, 28, 32])
+    nets.add(ipaddress.ip_network((rng.getrandbits(32) >> (32 - ln) << (32 - ln), ln)))
+nets = sorted(nets)
+gws = ["192.0.2.%d" % i for i in range(1, 9)]
+done = 0
+for i in range(0, len(nets), 1000):
+    chunk = nets[i:i + 1000]
+    for n in chunk:
+        model[n] = gws[int(n.network_address) % len(gws)]
+    nest = b"".join(attr(A_ROUTE | 0x8000, route_attrs(n, gw=model[n], oif=1)) for n in chunk)
+    r = s.request(fam, NEWROUTE, a_u32(A_FIB_ID, 30) + a_u8(A_FAMILY, AF_INET) + attr(A_BATCH | 0x8000, nest))
+    done += r[0].u32(A_DONE)
+t.check("3000 routes loaded in batches of 1000", done == 3000 and fib_info(30)[0] == 3000)
+d = dump(30)
+t.check("the dump (many buffers) returns every route, in order",
+        d == [str(n) for n in sorted(model, key=lambda n: (int(n.network_address), n.prefixlen))])
+sys.stdout.flush()
+
+
+def lpm(model, ip):
+    best = None
+    for n in model:
+        if ip in n and (best is None or n.prefixlen > best.prefixlen):
+            best = n
+    return best
+
+
+addrs = [ipaddress.ip_address(rng.getrandbits(32)) for _ in range(300)]
+addrs += [n.network_address + rng.randrange(n.num_addresses) for n in rng.sample(nets, 300)]
+bad = 0
+for ip in addrs:
+    want = lpm(model, ip)
+    try:
+        got = get(30, str(ip))
+    except NetlinkError as e:
+        got = None if e.errno == errno.ENETUNREACH else e
+    if (want is None and got is not None) or (want is not None and (got is None or got[0] != str(want) or got[2] != model[want])):
+        bad += 1
+t.check("600 lookups equal the model's longest prefix match", bad == 0, f"({bad} differ)")
+
+bad_nest = b"".join(attr(A_ROUTE | 0x8000, route_attrs(ipaddress.ip_network(f"172.16.{i}.0/24"), rtype=BLACKHOLE)) for i in range(5))
+bad_nest += attr(A_ROUTE | 0x8000, attr(A_DST, bytes([172, 16, 9, 1])) + a_u8(A_DST_LEN, 24) + a_u8(A_TYPE, BLACKHOLE))
+try:
+    s.request(fam, NEWROUTE, a_u32(A_FIB_ID, 30) + a_u8(A_FAMILY, AF_INET) + attr(A_BATCH | 0x8000, bad_nest))
+    t.check("a batch with a bad route at index 5 fails", False)
+except NetlinkError as e:
+    t.check("a batch with a bad route at index 5 fails naming it", e.errno == errno.EINVAL and e.msg and "route 5" in e.msg, f"({e.msg!r})")
+t.check("the routes before it stay", get(30, "172.16.4.1")[0] == "172.16.4.0/24" and fib_info(30)[0] == 3005)
+
+# --- against the kernel's own fib_trie ---
+ip = lambda *a: subprocess.run(["ip", *a], capture_output=True, text=True)  # noqa: E731
+ip("link", "del", "cglfib0")
+r = ip("link", "add", "cglfib0", "type", "veth", "peer", "name", "cglfib1")
+ifindex = None
+if r.returncode == 0:
+    ip("link", "set", "cglfib0", "up")
+    ip("link", "set", "cglfib1", "up")
+    ifindex = int(open("/sys/class/net/cglfib0/ifindex").read())
+t.check("veth for the fib_trie comparison", ifindex is not None, r.stderr)
+if ifindex:
+    new_fib(40)
+    sample = nets[:2000]
+    with open("/tmp/fib_batch", "w") as f:
+        for n in sample:
+            f.write(f"route add {n} dev cglfib0\n")
+    r = ip("-batch", "/tmp/fib_batch")
+    t.check("2000 routes in the main table with ip -batch", r.returncode == 0, r.stderr[:200])
+    for i in range(0, len(sample), 1000):
+        batch(40, AF_INET, sample[i:i + 1000], oif=ifindex)
+    mism = 0
+    probes = [ipaddress.ip_address(rng.getrandbits(32)) for _ in range(150)]
+    # The kernel's local table answers for loopback, multicast and such.
+    probes = [p for p in probes if p.is_global and not p.is_multicast]
+    probes += [n.network_address + rng.randrange(n.num_addresses) for n in rng.sample(sample, 150)]
+    for p in probes:
+        k = ip("route", "get", "fibmatch", str(p))
+        kern = k.stdout.split()[0] if k.returncode == 0 else None
+        if kern is not None and "/" not in kern:
+            kern += "/32"
+        try:
+            ours = get(40, str(p))[0]
+        except NetlinkError:
+            ours = None
+        if kern != ours:
+            mism += 1
+            if mism < 4:
+                print(f"# {p}: ip route get fibmatch -> {kern}, cgl_fib -> {ours}")
+    t.check(f"{len(probes)} lookups equal `ip route get fibmatch` of fib_trie", mism == 0, f"({mism} differ)")
+    ip("link", "del", "cglfib0")
+
+# --- delete FIBs ---
+nh0 = int(open("/sys/kernel/cgl/fib/nexthops").read())
+del_fib(30)
+t.raises("a deleted FIB is gone", lambda: fib_info(30), errno.ENOENT)
+t.check("its nexthops are released", int(open("/sys/kernel/cgl/fib/nexthops").read()) < nh0)
+for f in (10, 20, 40):
+    try:
+        del_fib(f)
+    except NetlinkError:
+        pass
+t.check("no routes left", open("/sys/kernel/cgl/fib/routes4").read().strip() == "0"
+        and open("/sys/kernel/cgl/fib/routes6").read().strip() == "0")
+t.check("no nexthops left", open("/sys/kernel/cgl/fib/nexthops").read().strip() == "0")
+sys.exit(1 if t.failed else 0)
