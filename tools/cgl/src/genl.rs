@@ -65,8 +65,16 @@ const NLA_HDRLEN: usize = 4;
 /// `NLA_F_NET_BYTEORDER`).
 const NLA_TYPE_MASK: u16 = 0x3fff;
 
-/// Receive buffer: larger than any skb a dump or multicast sends.
-const RECV_BUF: usize = 64 * 1024;
+/// Bit of `nla_type` marking a nest (`NLA_F_NESTED`); strict validation
+/// (the default of new generic netlink families) requires it on nests.
+pub const NLA_F_NESTED: u16 = 0x8000;
+/// Largest attribute, header included: `nla_len` is a u16.
+pub const NLA_MAX_LEN: usize = u16::MAX as usize;
+
+/// Receive buffer: larger than any skb a dump or multicast sends, and than
+/// the error answer to a request of [`RawMsg`] size, which echoes the whole
+/// request (up to one 64 KiB nest and a few attributes) and its extack.
+const RECV_BUF: usize = 128 * 1024;
 /// How long a request waits for the kernel's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -343,6 +351,109 @@ pub fn encode_request(
     msg.to_bytes(&mut cur)
         .map_err(|e| Error::Malformed(e.to_string()))?;
     Ok(cur.into_inner())
+}
+
+/// A request built in place: `nlmsghdr` and `genlmsghdr` reserved at the
+/// front, attributes appended straight into one reusable buffer. For
+/// requests too large or too many to go through [`AttrMap`] (a batch of
+/// thousands of routes): no allocation per attribute, and the buffer is
+/// kept from one message to the next. [`GenlSocket::request_raw`] fills
+/// the `nlmsghdr` in and sends it.
+#[derive(Debug, Clone, Default)]
+pub struct RawMsg {
+    buf: Vec<u8>,
+}
+
+impl RawMsg {
+    /// An empty message buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a new message of command `cmd`, dropping the previous one
+    /// (the allocation is kept).
+    pub fn start(&mut self, cmd: u8, version: u8) {
+        self.buf.clear();
+        self.buf.resize(NLMSG_HDRLEN, 0);
+        self.buf.extend_from_slice(&[cmd, version, 0, 0]);
+    }
+
+    /// Length of the message so far, `nlmsghdr` included: the offset the
+    /// next attribute will have, as the kernel counts `NLMSGERR_ATTR_OFFS`.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether no message was started.
+    #[allow(dead_code)] // Pairs with len().
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Appends an attribute of raw bytes (at most `NLA_MAX_LEN - 4`).
+    pub fn put(&mut self, ty: u16, data: &[u8]) {
+        debug_assert!(NLA_HDRLEN + data.len() <= NLA_MAX_LEN);
+        let len = (NLA_HDRLEN + data.len()) as u16;
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf.extend_from_slice(data);
+        self.buf.resize(align4(self.buf.len()), 0);
+    }
+
+    /// Appends a u8 attribute.
+    pub fn put_u8(&mut self, ty: u16, v: u8) {
+        self.put(ty, &[v]);
+    }
+
+    /// Appends a u32 attribute (host byte order).
+    pub fn put_u32(&mut self, ty: u16, v: u32) {
+        self.put(ty, &v.to_ne_bytes());
+    }
+
+    /// Opens a nest of type `ty` (with `NLA_F_NESTED`); returns its offset
+    /// for [`RawMsg::nest_end`].
+    pub fn nest_start(&mut self, ty: u16) -> usize {
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&0u16.to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+        at
+    }
+
+    /// Closes the nest opened at `at`; an error if it outgrew `nla_len`.
+    pub fn nest_end(&mut self, at: usize) -> Result<()> {
+        let len = u16::try_from(self.buf.len() - at).map_err(|_| {
+            Error::Malformed(format!(
+                "nest of {} bytes, at most {NLA_MAX_LEN}",
+                self.buf.len() - at
+            ))
+        })?;
+        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        Ok(())
+    }
+
+    /// Fills the `nlmsghdr` in; returns the whole message.
+    fn finish(&mut self, family: u16, flags: u16, seq: u32, pid: u32) -> Result<&[u8]> {
+        let len = u32::try_from(self.buf.len())
+            .map_err(|_| Error::Malformed("message too long".into()))?;
+        if self.buf.len() < NLMSG_HDRLEN + GENL_HDRLEN {
+            return Err(Error::Malformed("message not started".into()));
+        }
+        let flags = flags | libc::NLM_F_REQUEST as u16;
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf[4..6].copy_from_slice(&family.to_ne_bytes());
+        self.buf[6..8].copy_from_slice(&flags.to_ne_bytes());
+        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        self.buf[12..16].copy_from_slice(&pid.to_ne_bytes());
+        Ok(&self.buf)
+    }
+
+    /// The message as finished for `family`, `flags`, `seq`, `pid` (for
+    /// tests: what [`GenlSocket::request_raw`] sends).
+    #[cfg(test)]
+    pub fn finished(&mut self, family: u16, flags: u16, seq: u32, pid: u32) -> Vec<u8> {
+        self.finish(family, flags, seq, pid).unwrap().to_vec()
+    }
 }
 
 /// What one netlink message of a datagram is.
@@ -690,20 +801,71 @@ impl GenlSocket {
         cmd: u8,
         attrs: &AttrMap,
         flags: u16,
-        mut f: impl FnMut(GenlMsg) -> std::result::Result<(), E>,
+        f: impl FnMut(GenlMsg) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let dump = flags & libc::NLM_F_DUMP as u16 != 0;
-        let flags = if dump {
-            flags
-        } else {
-            flags | libc::NLM_F_ACK as u16
-        };
+        let (dump, flags) = Self::ack_flags(flags);
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let req = encode_request(family, flags, seq, self.pid, cmd, version, attrs)?;
+        self.exchange(&req, seq, dump, f)
+    }
+
+    /// Like [`GenlSocket::request_each`], for a message built in place
+    /// (the family id, flags, sequence number and port id are filled in
+    /// here). `msg` is kept, so its buffer can be reused.
+    pub fn request_raw<E: From<Error>>(
+        &mut self,
+        family: u16,
+        msg: &mut RawMsg,
+        flags: u16,
+        f: impl FnMut(GenlMsg) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let (dump, flags) = Self::ack_flags(flags);
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let pid = self.pid;
+        let req = msg.finish(family, flags, seq, pid)?;
+        // Sent from the caller's buffer: `exchange` needs `self` mutably,
+        // so the message goes out here.
         self.sock
-            .send(&req, Msg::empty())
+            .send(req, Msg::empty())
             .map_err(|e| E::from(Error::Io(e)))?;
+        self.collect(seq, dump, f)
+    }
+
+    /// Whether `flags` ask for a dump, and the flags with `NLM_F_ACK` added
+    /// to a request that is not one.
+    fn ack_flags(flags: u16) -> (bool, u16) {
+        let dump = flags & libc::NLM_F_DUMP as u16 != 0;
+        if dump {
+            (true, flags)
+        } else {
+            (false, flags | libc::NLM_F_ACK as u16)
+        }
+    }
+
+    /// Sends `req` (sequence number `seq`) and collects its answer.
+    fn exchange<E: From<Error>>(
+        &mut self,
+        req: &[u8],
+        seq: u32,
+        dump: bool,
+        f: impl FnMut(GenlMsg) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        self.sock
+            .send(req, Msg::empty())
+            .map_err(|e| E::from(Error::Io(e)))?;
+        self.collect(seq, dump, f)
+    }
+
+    /// Collects the answer to request `seq`: replies to `f`, then the ACK
+    /// (or `NLMSG_DONE` of a dump) or the error.
+    fn collect<E: From<Error>>(
+        &mut self,
+        seq: u32,
+        dump: bool,
+        mut f: impl FnMut(GenlMsg) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let deadline = Instant::now() + REQUEST_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -1008,6 +1170,42 @@ pub(crate) mod tests {
         dg.truncate(18);
         dg[0] = 40;
         assert!(parse_datagram(&dg).is_err());
+    }
+
+    /// [`RawMsg`] and [`GenlSocket::request_raw`] against the running
+    /// kernel's `nlctrl`: a request and its reply, then a refused request
+    /// of nearly 64 KiB, whose error echoes it whole with the extack (more
+    /// than 64 KiB to receive), and the socket still in step after it.
+    #[test]
+    fn live_raw_requests() {
+        let Ok(mut sock) = GenlSocket::open() else {
+            eprintln!("no netlink socket: skipped");
+            return;
+        };
+        let mut m = RawMsg::new();
+        m.start(CTRL_CMD_GETFAMILY, CTRL_VERSION);
+        m.put(CTRL_ATTR_FAMILY_NAME, b"nlctrl\0");
+        let mut got = Vec::new();
+        sock.request_raw::<Error>(GENL_ID_CTRL, &mut m, 0, |r| {
+            got.push(r);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(Family::from_attrs(&got[0].attrs).unwrap().id, GENL_ID_CTRL);
+
+        m.start(CTRL_CMD_GETFAMILY, CTRL_VERSION);
+        let mut long = vec![b'x'; NLA_MAX_LEN - 8];
+        long.push(0);
+        m.put(CTRL_ATTR_FAMILY_NAME, &long);
+        assert!(m.len() > 65000);
+        match sock.request_raw::<Error>(GENL_ID_CTRL, &mut m, 0, |_| Ok(())) {
+            Err(Error::Kernel { errno, msg, offset }) => {
+                assert!(errno == libc::EINVAL || errno == libc::ERANGE, "{errno}");
+                eprintln!("extack: {msg:?} at {offset:?}");
+            }
+            r => panic!("{r:?}"),
+        }
+        assert!(sock.resolve_family("nlctrl").unwrap().is_some());
     }
 
     /// Against the running kernel's `nlctrl`, where netlink is available

@@ -9,8 +9,11 @@
 //! event log. `hb ...` drives the application heartbeat monitor (the
 //! `cgl_hb` family, `include/uapi/linux/cgl_heartbeat.h`), `wdt status`
 //! shows the CGL watchdog (sysfs) and `digsig ...` signs ELF files for the
-//! DigSig LSM and drives it (sysfs and the keyring syscalls). `-j` gives
-//! JSON like iproute2's `-j`.
+//! DigSig LSM and drives it (sysfs and the keyring syscalls). `fib ...` and
+//! `route ...` manage the FIBs and routes of the multi-FIB module (the
+//! `cgl_fib` family, `include/uapi/linux/cgl_fib.h`) with `ip route`'s
+//! syntax, and `-b FILE` runs a file of commands, sending runs of route
+//! additions in batches ([`fib`]). `-j` gives JSON like iproute2's `-j`.
 //!
 //! # Why neli
 //!
@@ -37,6 +40,7 @@ mod elfadd;
 #[allow(dead_code)]
 mod elfsig;
 mod event;
+mod fib;
 mod follow;
 mod genl;
 mod hb;
@@ -66,7 +70,8 @@ use uapi::*;
 #[command(
     name = "cgl-ctl",
     version,
-    about = "Admin tool of the cgl kernel modules"
+    about = "Admin tool of the cgl kernel modules",
+    arg_required_else_help = true
 )]
 struct Cli {
     /// JSON output (an array for lists, one object per line for follow).
@@ -75,8 +80,20 @@ struct Cli {
     /// Pretty-print JSON (not for follow: one object per line).
     #[arg(short, long, global = true)]
     pretty: bool,
+    /// IPv4 only (route: the family of `default`, of show).
+    #[arg(short = '4', global = true, conflicts_with = "ipv6")]
+    ipv4: bool,
+    /// IPv6 only (route: the family of `default`, of show).
+    #[arg(short = '6', global = true)]
+    ipv6: bool,
+    /// Run the commands of FILE ("-": standard input), one a line, without
+    /// the program name; blank lines and #-comments are skipped. Runs of
+    /// route add/replace lines go to the kernel in batches. Stops at the
+    /// first error (FILE:LINE: message). `-batch FILE` works too.
+    #[arg(short = 'b', long, value_name = "FILE")]
+    batch: Option<PathBuf>,
     #[command(subcommand)]
-    cmd: Cmd,
+    cmd: Option<Cmd>,
 }
 
 /// Subcommands.
@@ -98,6 +115,15 @@ enum Cmd {
     /// DigSig: sign and verify ELF files, drive the LSM.
     #[command(subcommand)]
     Digsig(digsig::DigsigCmd),
+    /// The FIBs of the multi-FIB module.
+    #[command(subcommand)]
+    Fib(fib::FibCmd),
+    /// The routes of the multi-FIB module's FIBs, with ip route's syntax:
+    /// route add|replace [TYPE] PREFIX [via GW] [dev IFNAME] [metric N] fib
+    /// ID; route del PREFIX fib ID; route get ADDR|PREFIX fib ID; route
+    /// show fib ID [-4|-6].
+    #[command(subcommand)]
+    Route(fib::RouteCmd),
 }
 
 /// `events` subcommands.
@@ -270,8 +296,43 @@ fn out_json(v: &Value, pretty: bool) -> Result<(), Fail> {
     out(&(s + "\n"))
 }
 
+/// `args` with iproute2's `-batch` spelled `--batch` for clap (which would
+/// read it as `-b atch`).
+fn batch_alias(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    args.into_iter()
+        .map(|a| if a == "-batch" { "--batch".into() } else { a })
+        .collect()
+}
+
+/// Runs the command of `cli`: a `--batch` or a subcommand.
+fn dispatch(cli: &Cli) -> Result<(), Fail> {
+    match (&cli.batch, &cli.cmd) {
+        (Some(_), Some(_)) => Err(Fail {
+            msg: "give either --batch FILE or a command, not both".into(),
+            code: 2,
+        }),
+        (Some(f), None) => fib::run_batch(cli, f),
+        (None, None) => Err(Fail {
+            msg: "no command (see cgl-ctl --help)".into(),
+            code: 2,
+        }),
+        (None, Some(cmd)) => match cmd {
+            Cmd::Status => status(cli),
+            Cmd::Events(EventsCmd::List(a)) => list(cli, a),
+            Cmd::Events(EventsCmd::Follow(a)) => follow_cmd(cli, a),
+            Cmd::Events(EventsCmd::Log(a)) => log(cli, a),
+            Cmd::Events(EventsCmd::Config(a)) => config(cli, a),
+            Cmd::Hb(c) => hb::run(cli, c),
+            Cmd::Wdt(c) => wdt::run(cli, c),
+            Cmd::Digsig(c) => digsig::run(cli, c),
+            Cmd::Fib(c) => fib::run_fib(cli, c),
+            Cmd::Route(c) => fib::run_route(cli, c),
+        },
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(batch_alias(std::env::args_os())) {
         Ok(c) => c,
         // --help, --version.
         Err(e) if !e.use_stderr() => {
@@ -284,17 +345,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let res = match &cli.cmd {
-        Cmd::Status => status(&cli),
-        Cmd::Events(EventsCmd::List(a)) => list(&cli, a),
-        Cmd::Events(EventsCmd::Follow(a)) => follow_cmd(&cli, a),
-        Cmd::Events(EventsCmd::Log(a)) => log(&cli, a),
-        Cmd::Events(EventsCmd::Config(a)) => config(&cli, a),
-        Cmd::Hb(c) => hb::run(&cli, c),
-        Cmd::Wdt(c) => wdt::run(&cli, c),
-        Cmd::Digsig(c) => digsig::run(&cli, c),
-    };
-    match res {
+    match dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) if f.msg == CLOSED => ExitCode::SUCCESS,
         Err(f) => {
@@ -945,7 +996,7 @@ mod tests {
         ])
         .unwrap();
         assert!(c.json);
-        match c.cmd {
+        match c.cmd.unwrap() {
             Cmd::Events(EventsCmd::List(a)) => {
                 assert_eq!(a.filter.severity, Some(4));
                 assert_eq!(a.last, Some(5));
@@ -964,7 +1015,7 @@ mod tests {
             "down",
         ])
         .unwrap();
-        match c.cmd {
+        match c.cmd.unwrap() {
             Cmd::Events(EventsCmd::Log(a)) => {
                 assert_eq!(a.severity, 3);
                 assert_eq!(a.payload.unwrap().0, vec![10, 11]);
@@ -986,7 +1037,7 @@ mod tests {
         ])
         .unwrap();
         assert!(c.json);
-        match c.cmd {
+        match c.cmd.unwrap() {
             Cmd::Events(EventsCmd::Follow(a)) => {
                 assert_eq!(a.syslog, Some(syslog::Target::Tcp("127.0.0.1:601".into())));
                 assert_eq!(a.count, Some(3));
@@ -1020,7 +1071,7 @@ mod tests {
 
     #[test]
     fn cli_hb_and_wdt_forms() {
-        let p = |v: &[&str]| Cli::try_parse_from(v).map(|c| c.cmd);
+        let p = |v: &[&str]| Cli::try_parse_from(v).map(|c| c.cmd.unwrap());
         match p(&[
             "cgl-ctl",
             "hb",
@@ -1110,7 +1161,7 @@ mod tests {
 
     #[test]
     fn cli_digsig_forms() {
-        let p = |v: &[&str]| Cli::try_parse_from(v).map(|c| c.cmd);
+        let p = |v: &[&str]| Cli::try_parse_from(v).map(|c| c.cmd.unwrap());
         match p(&[
             "cgl-ctl", "digsig", "sign", "a", "b", "--key", "k.pem", "--cert", "c.pem",
         ])
@@ -1148,6 +1199,69 @@ mod tests {
             vec!["cgl-ctl", "digsig", "key"],
         ] {
             let e = Cli::try_parse_from(&args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn cli_fib_and_route_forms() {
+        let p = |v: &[&str]| Cli::try_parse_from(batch_alias(v.iter().map(Into::into)));
+        let c = p(&["cgl-ctl", "fib", "add", "7"]).unwrap();
+        assert!(matches!(
+            c.cmd.unwrap(),
+            Cmd::Fib(fib::FibCmd::Add(fib::FibId { id: 7 }))
+        ));
+        let c = p(&["cgl-ctl", "fib", "ls", "-j"]).unwrap();
+        assert!(c.json);
+        assert!(matches!(c.cmd.unwrap(), Cmd::Fib(fib::FibCmd::List)));
+        // Route words reach the hand parser as they are; -4/-6/-j are
+        // global flags wherever they stand.
+        let c = p(&[
+            "cgl-ctl",
+            "route",
+            "add",
+            "blackhole",
+            "10.0.0.0/8",
+            "fib",
+            "7",
+            "-6",
+            "-j",
+        ])
+        .unwrap();
+        assert!(c.ipv6 && c.json && !c.ipv4);
+        match c.cmd.unwrap() {
+            Cmd::Route(fib::RouteCmd::Add(w)) => {
+                assert_eq!(w.words, ["blackhole", "10.0.0.0/8", "fib", "7"])
+            }
+            c => panic!("{c:?}"),
+        }
+        let c = p(&["cgl-ctl", "-4", "route", "ls", "table", "3"]).unwrap();
+        assert!(c.ipv4);
+        assert!(matches!(c.cmd.unwrap(), Cmd::Route(fib::RouteCmd::Show(_))));
+        assert!(matches!(
+            p(&["cgl-ctl", "route", "delete", "10.0.0.0/8", "fib", "1"])
+                .unwrap()
+                .cmd
+                .unwrap(),
+            Cmd::Route(fib::RouteCmd::Del(_))
+        ));
+        // -batch is --batch (not -b atch).
+        for flag in ["-b", "--batch", "-batch"] {
+            let c = p(&["cgl-ctl", flag, "routes.txt"]).unwrap();
+            assert_eq!(c.batch.as_deref(), Some(Path::new("routes.txt")));
+            assert!(c.cmd.is_none());
+        }
+        let c = p(&["cgl-ctl", "-6", "-j", "-batch", "-"]).unwrap();
+        assert!(c.ipv6 && c.json);
+        assert_eq!(c.batch.as_deref(), Some(Path::new("-")));
+        for args in [
+            vec!["cgl-ctl", "fib", "add", "4294967295"],
+            vec!["cgl-ctl", "fib", "show"],
+            vec!["cgl-ctl", "-4", "-6", "fib", "list"],
+            vec!["cgl-ctl", "--batch"],
+            vec!["cgl-ctl", "route", "frob"],
+        ] {
+            let e = p(&args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}");
         }
     }

@@ -2,8 +2,9 @@
 
 //! The generic netlink interfaces of the cgl modules.
 //!
-//! Hand-written mirrors of `include/uapi/linux/cgl_core.h` and
-//! `include/uapi/linux/cgl_heartbeat.h`; keep them in step (the numbers
+//! Hand-written mirrors of `include/uapi/linux/cgl_core.h`,
+//! `include/uapi/linux/cgl_heartbeat.h` and
+//! `include/uapi/linux/cgl_fib.h`; keep them in step (the numbers
 //! are the C enums' positions). They mirror the whole headers, so not
 //! every constant is used.
 #![allow(dead_code)]
@@ -185,3 +186,84 @@ pub const CGL_HB_A_GROUP_MEMBERS: u16 = 17;
 pub const CGL_HB_A_GROUP_DEAD: u16 = 18;
 /// Highest attribute number.
 pub const CGL_HB_A_MAX: u16 = 18;
+
+// ---------------------------------------------------------------------
+// include/uapi/linux/cgl_fib.h: the "cgl_fib" family.
+// ---------------------------------------------------------------------
+
+/// Name of the multi-FIB generic netlink family.
+pub const CGL_FIB_GENL_NAME: &str = "cgl_fib";
+/// Version of the multi-FIB family this tool speaks.
+pub const CGL_FIB_GENL_VERSION: u8 = 1;
+
+/// The one u32 that is not a FIB id.
+pub const CGL_FIB_ID_INVALID: u32 = 0xffff_ffff;
+/// Most FIBs that can exist at once.
+pub const CGL_FIB_MAX_FIBS: u32 = 65536;
+/// Most routes in one CGL_FIB_CMD_NEWROUTE batch message.
+pub const CGL_FIB_BATCH_MAX: usize = 4096;
+
+/// `enum cgl_fib_rtype`: via GATEWAY and/or OIF.
+pub const CGL_FIB_RT_UNICAST: u8 = 0;
+/// `enum cgl_fib_rtype`: drop silently.
+pub const CGL_FIB_RT_BLACKHOLE: u8 = 1;
+/// `enum cgl_fib_rtype`: drop, ICMP unreachable.
+pub const CGL_FIB_RT_UNREACHABLE: u8 = 2;
+/// `enum cgl_fib_rtype`: drop, ICMP administratively prohibited.
+pub const CGL_FIB_RT_PROHIBIT: u8 = 3;
+
+/// Create a FIB: FIB_ID (EEXIST if it exists).
+pub const CGL_FIB_CMD_NEWFIB: u8 = 1;
+/// Delete a FIB and all its routes: FIB_ID.
+pub const CGL_FIB_CMD_DELFIB: u8 = 2;
+/// One FIB's counters (FIB_ID), or a dump of every FIB.
+pub const CGL_FIB_CMD_GETFIB: u8 = 3;
+/// Add (or with REPLACE replace) a route, or a BATCH of routes.
+pub const CGL_FIB_CMD_NEWROUTE: u8 = 4;
+/// Delete a route: FIB_ID, FAMILY, DST, DST_LEN.
+pub const CGL_FIB_CMD_DELROUTE: u8 = 5;
+/// Look an address (ADDR) or exact prefix up, or dump the routes of a FIB.
+pub const CGL_FIB_CMD_GETROUTE: u8 = 6;
+/// Reply: a FIB and its counters.
+pub const CGL_FIB_CMD_FIB: u8 = 7;
+/// Reply: a route.
+pub const CGL_FIB_CMD_ROUTE: u8 = 8;
+
+/// u32: FIB id.
+pub const CGL_FIB_A_FIB_ID: u16 = 1;
+/// u8: AF_INET (2) or AF_INET6 (10).
+pub const CGL_FIB_A_FAMILY: u16 = 2;
+/// Binary: 4 or 16 bytes, network order.
+pub const CGL_FIB_A_DST: u16 = 3;
+/// u8: 0..32 or 0..128.
+pub const CGL_FIB_A_DST_LEN: u16 = 4;
+/// u8: `enum cgl_fib_rtype`.
+pub const CGL_FIB_A_TYPE: u16 = 5;
+/// Binary: 4 or 16 bytes, same family.
+pub const CGL_FIB_A_GATEWAY: u16 = 6;
+/// u32: output interface index.
+pub const CGL_FIB_A_OIF: u16 = 7;
+/// u32: priority, informational.
+pub const CGL_FIB_A_METRIC: u16 = 8;
+/// Binary: address to look up.
+pub const CGL_FIB_A_ADDR: u16 = 9;
+/// Flag: replace an existing route.
+pub const CGL_FIB_A_REPLACE: u16 = 10;
+/// Nest of CGL_FIB_A_ROUTE.
+pub const CGL_FIB_A_BATCH: u16 = 11;
+/// Nest: DST, DST_LEN, TYPE, GATEWAY, OIF, METRIC.
+pub const CGL_FIB_A_ROUTE: u16 = 12;
+/// u64: IPv4 routes in the FIB.
+pub const CGL_FIB_A_ROUTES4: u16 = 13;
+/// u64: IPv6 routes in the FIB.
+pub const CGL_FIB_A_ROUTES6: u16 = 14;
+/// u64: lookups made in the FIB.
+pub const CGL_FIB_A_LOOKUPS: u16 = 15;
+/// u64: lookups that found no route.
+pub const CGL_FIB_A_MISSES: u16 = 16;
+/// u32: routes a batch applied.
+pub const CGL_FIB_A_DONE: u16 = 17;
+/// Padding for 64-bit attributes.
+pub const CGL_FIB_A_PAD: u16 = 18;
+/// Highest attribute number.
+pub const CGL_FIB_A_MAX: u16 = 18;
