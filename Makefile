@@ -28,7 +28,7 @@ KMAKE	= $(MAKE) -C $(TREE) LLVM=-19 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdo
 FRAGMENTS := tools/testing/cgl/vm.config kernel/configs/cgl.config
 
 .PHONY: all help bootstrap tree config kernel clippy tools host-test vm demo \
-	check vm-test vm-lock bench-digsig vm-multi series clean distclean
+	check vm-test vm-lock bench-digsig bench-fib vm-multi series clean distclean
 
 all: kernel tools
 
@@ -79,6 +79,12 @@ vm-test: kernel tools
 bench-digsig: kernel tools
 	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/bench-digsig \
 		--cmd "tools/testing/selftests/cgl/digsig_bench.sh"
+
+# Multi-FIB against the kernel's fib_trie on the real table (needs the
+# pyasn data make check downloads into build/pyasn).
+bench-fib: kernel tools
+	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/bench-fib \
+		--mem 2048 --timeout 1800 --cmd "tools/testing/selftests/cgl/fib_bench.sh"
 
 # DigSig's enforcing lock lasts until reboot: it gets a boot of its own,
 # with a signed busybox first in PATH for the harness.

@@ -9,8 +9,8 @@
 //! may see it. Blocks are runs of consecutive indexes (they may span
 //! chunks: every access goes through the index).
 //!
-//! Freed blocks go to exact-size free lists, linked through their first
-//! slot. Retired blocks (unpublished, but readers may still be reading
+//! Freed blocks go to free lists by size class (powers of two and 1.5
+//! times them), linked through their first slot. Retired blocks (unpublished, but readers may still be reading
 //! them) wait in a FIFO with the RCU grace-period cookie of their
 //! retirement and join the free lists once `poll_state_synchronize_rcu()`
 //! says the grace period has passed; nothing here blocks.
@@ -36,6 +36,30 @@ const CHUNK: u32 = 1 << CHUNK_SHIFT;
 const MAX_BLOCK: u32 = 32 * 17;
 /// "No block" in a free list.
 const NONE: u32 = u32::MAX;
+/// Size classes: 1, 2, 3, 4, 6, 8, 12, ... (powers of two and 1.5 times
+/// them), up to `MAX_BLOCK`. A block takes the smallest class that holds
+/// it, so a freed block serves the next request of any size in its class:
+/// blocks that grow by one slot per update (result blocks during a load)
+/// then reuse each other's memory instead of piling up.
+const CLASSES: usize = 2 * 10 + 2;
+
+/// The class index and size of a block of `n` slots (`1..=MAX_BLOCK`).
+fn class_of(n: u32) -> (usize, u32) {
+    let mut size = 1u32;
+    let mut i = 0usize;
+    while size < n {
+        // 1 -> 2 -> 3 -> 4 -> 6 -> 8 -> 12 -> 16 ...
+        size = if size >= 2 && size.is_power_of_two() {
+            size + size / 2
+        } else if size >= 3 {
+            size / 3 * 4
+        } else {
+            size + 1
+        };
+        i += 1;
+    }
+    (i, size)
+}
 
 /// A slot type with an atomic twin of the same layout.
 pub(crate) trait Slot: Copy + Default + 'static {
@@ -108,7 +132,7 @@ pub(crate) struct KArena<T: Slot> {
     nchunks: AtomicUsize,
     /// First never-used slot.
     top: u32,
-    /// Free lists by exact block size.
+    /// Free lists by size class ([`class_of`]).
     free: KVec<u32>,
     /// Retired blocks, oldest first, from `retired_head` on.
     retired: KVec<Retired>,
@@ -130,8 +154,8 @@ impl<T: Slot> KArena<T> {
     /// An arena of at most `max_slots` slots (rounded up to whole chunks).
     pub(crate) fn new(max_slots: u32) -> Result<Self> {
         let chunks = max_slots.div_ceil(CHUNK).max(1) as usize;
-        let mut free = KVec::with_capacity(MAX_BLOCK as usize + 1, GFP_KERNEL)?;
-        free.extend_with(MAX_BLOCK as usize + 1, NONE, GFP_KERNEL)?;
+        let mut free = KVec::with_capacity(CLASSES, GFP_KERNEL)?;
+        free.extend_with(CLASSES, NONE, GFP_KERNEL)?;
         Ok(Self {
             dir: KVec::with_capacity(chunks, GFP_KERNEL)?,
             nchunks: AtomicUsize::new(0),
@@ -223,7 +247,12 @@ impl<T: Slot> KArena<T> {
     }
 
     fn push_free(&mut self, base: u32, n: u32) {
-        let Some(head) = self.free.get_mut(n as usize) else {
+        if n == 0 || n > MAX_BLOCK {
+            self.leaked += 1;
+            return;
+        }
+        let (class, size) = class_of(n);
+        let Some(head) = self.free.get_mut(class) else {
             self.leaked += 1;
             return;
         };
@@ -233,7 +262,7 @@ impl<T: Slot> KArena<T> {
             // SAFETY: `p` is a slot of a block nobody reads any more.
             unsafe { T::store(p, T::from_link(old)) };
         }
-        self.used = self.used.saturating_sub(u64::from(n));
+        self.used = self.used.saturating_sub(u64::from(size));
     }
 }
 
@@ -260,28 +289,33 @@ impl<T: Slot> Arena<T> for KArena<T> {
         if n == 0 {
             return Err(AllocError);
         }
-        // Small blocks are recycled by exact size; big ones (the FIB table,
-        // made once) come from the top only.
-        let head = self.free.get(n as usize).copied().unwrap_or(NONE);
+        // Small blocks are recycled by size class; big ones (the FIB
+        // table, made once) come from the top at their exact size.
+        let (class, size) = if n <= MAX_BLOCK {
+            class_of(n)
+        } else {
+            (CLASSES, n)
+        };
+        let head = self.free.get(class).copied().unwrap_or(NONE);
         if head != NONE {
             let p = self.slot_ptr(head).ok_or(AllocError)?;
             // SAFETY: `head` is a free block's first slot.
             let next = unsafe { T::load(p) }.to_link();
-            if let Some(h) = self.free.get_mut(n as usize) {
+            if let Some(h) = self.free.get_mut(class) {
                 *h = next;
             }
-            self.used += u64::from(n);
+            self.used += u64::from(size);
             return Ok(head);
         }
         // A fresh block from the top. Slots are reached by index, so a
         // block may span chunks.
         let base = self.top;
-        let end = base.checked_add(n).ok_or(AllocError)?;
+        let end = base.checked_add(size).ok_or(AllocError)?;
         while ((end - 1) >> CHUNK_SHIFT) as usize >= self.dir.len() {
             self.grow()?;
         }
         self.top = end;
-        self.used += u64::from(n);
+        self.used += u64::from(size);
         Ok(base)
     }
 
@@ -298,6 +332,35 @@ impl<T: Slot> Arena<T> for KArena<T> {
 
     fn free(&mut self, base: u32, n: u32) {
         self.push_free(base, n);
+    }
+
+    fn copy(&mut self, src: u32, dst: u32, n: u32) -> bool {
+        let within = |i: u32| (i & (CHUNK - 1)).checked_add(n).is_some_and(|e| e <= CHUNK);
+        if n == 0 {
+            return true;
+        }
+        if within(src) && within(dst) {
+            if let (Some(s), Some(d)) = (self.slot_ptr(src), self.slot_ptr(dst)) {
+                // SAFETY: both runs lie inside one chunk each (checked
+                // above) and do not overlap (the trie's contract). The
+                // source may be read by RCU readers at the same time, which
+                // is fine for a read; the destination is not published yet,
+                // and the release store that publishes it orders these
+                // writes before it.
+                unsafe { core::ptr::copy_nonoverlapping(s, d, n as usize) };
+                return true;
+            }
+        }
+        for i in 0..n {
+            let (Some(a), Some(b)) = (src.checked_add(i), dst.checked_add(i)) else {
+                return false;
+            };
+            match self.get(a) {
+                Some(v) if self.set(b, v) => {}
+                _ => return false,
+            }
+        }
+        true
     }
 
     fn retire(&mut self, base: u32, n: u32) {

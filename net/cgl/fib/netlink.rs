@@ -190,6 +190,7 @@ struct RouteSpec {
 fn route_spec<'a>(
     af: Af,
     get: impl Fn(u16) -> Option<Attr<'a>>,
+    known_oif: &mut u32,
 ) -> core::result::Result<RouteSpec, (Fail, Option<u16>)> {
     let dst = get(A_DST).ok_or(((EINVAL, c_str!("missing destination (DST)")), Some(A_DST)))?;
     let dst = addr_bits(&dst, af).map_err(|f| (f, Some(A_DST)))?;
@@ -232,8 +233,12 @@ fn route_spec<'a>(
         nh.oif = o
             .u32()
             .map_err(|e| ((e, c_str!("bad interface index")), Some(A_OIF)))?;
-        if nh.oif == 0 || !super::dev_exists(nh.oif) {
-            return Err(((ENODEV, c_str!("no such interface")), Some(A_OIF)));
+        // A batch names the same interface again and again.
+        if nh.oif != *known_oif {
+            if nh.oif == 0 || !super::dev_exists(nh.oif) {
+                return Err(((ENODEV, c_str!("no such interface")), Some(A_OIF)));
+            }
+            *known_oif = nh.oif;
         }
     }
     if let Some(m) = get(A_METRIC) {
@@ -359,8 +364,10 @@ impl DoIt for NewRoute {
         let replace = req.attr(A_REPLACE).is_some();
         let st = state().ok_or(ENODEV)?;
         let Some(batch) = req.attr(A_BATCH) else {
-            let r = route_spec(af, |t| req.attr(t)).map_err(|(f, a)| fail(req, f, a))?;
-            let res = apply(&mut st.inner.lock(), af, fib, &r, replace);
+            let r = route_spec(af, |t| req.attr(t), &mut 0).map_err(|(f, a)| fail(req, f, a))?;
+            let mut inner = st.inner.lock();
+            let res = apply(&mut inner, af, fib, &r, replace);
+            inner.kick();
             return res.map_err(|f| fail(req, f, None));
         };
         if req.attr(A_DST).is_some() {
@@ -370,13 +377,18 @@ impl DoIt for NewRoute {
         let mut err = None;
         {
             let mut inner = st.inner.lock();
+            let mut known_oif = 0;
             for (i, entry) in batch.nested().enumerate() {
                 if i >= uapi::CGL_FIB_BATCH_MAX as usize {
                     err = Some((i, (E2BIG, c_str!("batch too long"))));
                     break;
                 }
                 let attrs = entry.parse_nested::<9>();
-                let spec = route_spec(af, |t| attrs.get(usize::from(t)).copied().flatten());
+                let spec = route_spec(
+                    af,
+                    |t| attrs.get(usize::from(t)).copied().flatten(),
+                    &mut known_oif,
+                );
                 let r = match spec {
                     Ok(r) => apply(&mut inner, af, fib, &r, replace),
                     Err((f, _)) => Err(f),
@@ -387,6 +399,7 @@ impl DoIt for NewRoute {
                 }
                 done += 1;
             }
+            inner.kick();
         }
         if let Some((i, (e, msg))) = err {
             return Err(req.fail_fmt(
@@ -420,6 +433,7 @@ impl DoIt for DelRoute {
             Af::V4 => inner.del_route::<u32>(fib, dst as u32, len),
             Af::V6 => inner.del_route::<u128>(fib, dst, len),
         };
+        inner.kick();
         r.map_err(|f| fail(req, f, None))
     }
 }
