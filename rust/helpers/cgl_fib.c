@@ -3,6 +3,7 @@
 #include <linux/netdevice.h>
 #include <linux/rcupdate.h>
 #include <net/ip_fib.h>
+#include <net/nexthop.h>
 
 void rust_helper_dev_put(struct net_device *dev)
 {
@@ -19,7 +20,7 @@ void rust_helper_rcu_read_unlock(void)
 	rcu_read_unlock();
 }
 
-struct fib_table *rust_helper_fib_get_table(struct net *net, u32 id)
+struct fib_nh_common *rust_helper_fib_info_nhc(struct fib_info *fi, int nhsel)
 {
-	return fib_get_table(net, id);
+	return fib_info_nhc(fi, nhsel);
 }

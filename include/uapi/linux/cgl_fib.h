@@ -71,6 +71,13 @@ enum cgl_fib_cmd {
 	/* Replies and notifications. */
 	CGL_FIB_CMD_FIB,
 	CGL_FIB_CMD_ROUTE,
+	/*
+	 * Make FIB_ID mirror the kernel's IPv4 routing table TABLE (0: stop
+	 * mirroring; the FIB keeps its routes). The table's routes are copied
+	 * at once, then every change follows: routing daemons that speak
+	 * rtnetlink drive the FIB unchanged. One FIB per table.
+	 */
+	CGL_FIB_CMD_MIRROR,
 	__CGL_FIB_CMD_MAX,
 };
 #define CGL_FIB_CMD_MAX (__CGL_FIB_CMD_MAX - 1)
@@ -95,6 +102,7 @@ enum cgl_fib_attr {
 	CGL_FIB_A_MISSES,	/* u64: lookups that found no route */
 	CGL_FIB_A_DONE,		/* u32: routes a batch applied */
 	CGL_FIB_A_PAD,
+	CGL_FIB_A_TABLE,	/* u32: kernel routing table a FIB mirrors */
 	__CGL_FIB_A_MAX,
 };
 #define CGL_FIB_A_MAX (__CGL_FIB_A_MAX - 1)

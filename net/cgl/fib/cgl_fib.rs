@@ -28,6 +28,7 @@ mod arena;
 // than the module's use of it.
 #[allow(unreachable_pub, dead_code)]
 mod lpm;
+mod mirror;
 mod netlink;
 mod nexthop;
 
@@ -480,6 +481,8 @@ pub(crate) fn dev_exists(ifindex: u32) -> bool {
 pub(crate) struct State {
     #[pin]
     pub(crate) inner: Mutex<Inner>,
+    #[pin]
+    pub(crate) mirror: mirror::Mirror,
 }
 
 static STATE: AtomicPtr<State> = AtomicPtr::new(core::ptr::null_mut());
@@ -506,6 +509,22 @@ macro_rules! stat_attr {
 }
 
 stat_attr!(FibsAttr, "fibs", |i| i.fibs.len());
+
+macro_rules! mirror_attr {
+    ($ty:ident, $name:literal, $field:ident) => {
+        struct $ty;
+        impl Attribute for $ty {
+            const NAME: &'static CStr = c_str!($name);
+            fn show(out: &mut Show) -> Result {
+                let st = state().ok_or(ENODEV)?;
+                writeln!(out, "{}", st.mirror.$field.load(Ordering::Relaxed)).map_err(|_| EINVAL)
+            }
+        }
+    };
+}
+
+mirror_attr!(MirrorDroppedAttr, "mirror_dropped", dropped);
+mirror_attr!(MirrorAppliedAttr, "mirror_applied", applied);
 stat_attr!(Routes4Attr, "routes4", |i| i.v4.routes());
 stat_attr!(Routes6Attr, "routes6", |i| i.v6.routes());
 stat_attr!(NexthopsAttr, "nexthops", |i| i.nh.live());
@@ -551,7 +570,8 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
     // RCU read lock is held, which covers every use of `tb` below.
     let (t_trie, sum_trie, differ) = unsafe {
         kernel::bindings::rcu_read_lock();
-        let tb = kernel::bindings::fib_get_table(
+        // The main table always exists, so this only looks it up.
+        let tb = kernel::bindings::fib_new_table(
             core::ptr::addr_of_mut!(kernel::bindings::init_net),
             kernel::bindings::rt_class_t_RT_TABLE_MAIN,
         );
@@ -643,6 +663,8 @@ impl Attribute for BenchAttr {
 
 sysfs_group!(static ATTRS = [
     BenchAttr,
+    MirrorDroppedAttr,
+    MirrorAppliedAttr,
     FibsAttr,
     Routes4Attr,
     Routes6Attr,
@@ -672,6 +694,7 @@ impl kernel::Module for CglFibModule {
         let state = KBox::pin_init(
             pin_init!(State {
                 inner <- kernel::new_mutex!(inner, "cgl_fib"),
+                mirror <- mirror::Mirror::new(),
             }),
             GFP_KERNEL,
         )?;

@@ -19,6 +19,7 @@ cgl_core::uapi_consts!(u8;
     CMD_GETROUTE = uapi::cgl_fib_cmd_CGL_FIB_CMD_GETROUTE,
     CMD_FIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_FIB,
     CMD_ROUTE = uapi::cgl_fib_cmd_CGL_FIB_CMD_ROUTE,
+    CMD_MIRROR = uapi::cgl_fib_cmd_CGL_FIB_CMD_MIRROR,
 );
 
 cgl_core::uapi_consts!(u16;
@@ -39,6 +40,7 @@ cgl_core::uapi_consts!(u16;
     A_MISSES = uapi::cgl_fib_attr_CGL_FIB_A_MISSES,
     A_DONE = uapi::cgl_fib_attr_CGL_FIB_A_DONE,
     A_PAD = uapi::cgl_fib_attr_CGL_FIB_A_PAD,
+    A_TABLE = uapi::cgl_fib_attr_CGL_FIB_A_TABLE,
 );
 
 /// Attributes of one route in a batch (types up to METRIC).
@@ -74,9 +76,10 @@ static POLICY: [Policy; uapi::cgl_fib_attr___CGL_FIB_A_MAX as usize] = [
     Policy::reject(),                    // MISSES
     Policy::reject(),                    // DONE
     Policy::reject(),                    // PAD
+    Policy::u32(),                       // TABLE
 ];
 
-static OPS: [Op; 6] = [
+static OPS: [Op; 7] = [
     Op::new(CMD_NEWFIB).doit::<NewFib>(),
     Op::new(CMD_DELFIB).doit::<DelFib>(),
     Op::new(CMD_GETFIB).doit::<GetFib>().dumpit::<DumpFibs>(),
@@ -85,6 +88,7 @@ static OPS: [Op; 6] = [
     Op::new(CMD_GETROUTE)
         .doit::<GetRoute>()
         .dumpit::<DumpRoutes>(),
+    Op::new(CMD_MIRROR).doit::<SetMirror>(),
 ];
 
 static SPEC: FamilySpec = FamilySpec {
@@ -297,6 +301,26 @@ impl DoIt for NewFib {
     }
 }
 
+struct SetMirror;
+
+impl DoIt for SetMirror {
+    fn doit(req: &mut Request<'_>) -> Result {
+        admin(req)?;
+        let id = fib_id(req)?;
+        let table = req.require(A_TABLE)?.u32()?;
+        let st = state().ok_or(ENODEV)?;
+        let inner = st.inner.lock();
+        if inner.find(id).is_err() {
+            return Err(req.fail(ENOENT, c_str!("no such FIB"), Some(A_FIB_ID)));
+        }
+        // The mutex serialises mirror changes; the notifier callback does
+        // not take it.
+        let r = st.mirror.set(id, table);
+        drop(inner);
+        r.map_err(|f| fail(req, f, Some(A_TABLE)))
+    }
+}
+
 struct DelFib;
 
 impl DoIt for DelFib {
@@ -305,12 +329,18 @@ impl DoIt for DelFib {
         let id = fib_id(req)?;
         let st = state().ok_or(ENODEV)?;
         let r = st.inner.lock().del_fib(id);
+        if r.is_ok() {
+            st.mirror.forget(id);
+        }
         r.map_err(|f| fail(req, f, Some(A_FIB_ID)))
     }
 }
 
 fn put_fib(w: &mut Writer, f: &super::Fib) -> Result {
     w.put_u32(A_FIB_ID, f.id)?;
+    if let Some(t) = state().and_then(|st| st.mirror.table_of(f.id)) {
+        w.put_u32(A_TABLE, t)?;
+    }
     w.put_u64(A_ROUTES4, f.routes4)?;
     w.put_u64(A_ROUTES6, f.routes6)?;
     w.put_u64(A_LOOKUPS, f.lookups)?;

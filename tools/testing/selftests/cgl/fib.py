@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, sys.path[0])
 from cgl_netlink import *  # noqa: E402,F403
@@ -261,6 +262,70 @@ if ifindex:
                 print(f"# {p}: ip route get fibmatch -> {kern}, cgl_fib -> {ours}")
     t.check(f"{len(probes)} lookups equal `ip route get fibmatch` of fib_trie", mism == 0, f"({mism} differ)")
     ip("link", "del", "cglfib0")
+
+# --- mirroring a kernel routing table (ip route ... table 100) ---
+CMD_MIRROR, A_TABLE = 9, 19
+
+
+def mirror(fib, table):
+    return s.request(fam, CMD_MIRROR, a_u32(A_FIB_ID, fib) + a_u32(A_TABLE, table))
+
+
+def wait_route(fib, addr, want, tries=50):
+    """get(fib, addr) once it equals want (None: no route); last result."""
+    got = None
+    for _ in range(tries):
+        try:
+            got = get(fib, addr)
+        except NetlinkError as e:
+            got = None if e.errno == errno.ENETUNREACH else e
+        if got == want:
+            return got
+        time.sleep(0.1)
+    return got
+
+
+ip("link", "del", "cglfib2")
+ip("link", "add", "cglfib2", "type", "veth", "peer", "name", "cglfib3")
+ip("link", "set", "cglfib2", "up")
+ip("link", "set", "cglfib3", "up")
+ip("addr", "add", "192.0.2.1/24", "dev", "cglfib2")
+mx = int(open("/sys/class/net/cglfib2/ifindex").read())
+r = ip("route", "add", "203.0.113.0/24", "dev", "cglfib2", "table", "100")
+t.check("a route in kernel table 100", r.returncode == 0, r.stderr)
+new_fib(50)
+mirror(50, 100)
+t.check("mirroring copies the table's existing routes",
+        wait_route(50, "203.0.113.7", ("203.0.113.0/24", UNICAST, None, mx)) == ("203.0.113.0/24", UNICAST, None, mx))
+t.check("GETFIB shows the mirrored table", s.request(fam, GETFIB, a_u32(A_FIB_ID, 50))[0].u32(A_TABLE) == 100)
+ip("route", "add", "198.51.100.0/24", "via", "192.0.2.2", "dev", "cglfib2", "table", "100")
+t.check("ip route add ... via ... table 100 appears in the FIB",
+        wait_route(50, "198.51.100.1", ("198.51.100.0/24", UNICAST, "192.0.2.2", mx)) == ("198.51.100.0/24", UNICAST, "192.0.2.2", mx))
+ip("route", "add", "blackhole", "10.66.0.0/16", "table", "100")
+t.check("a blackhole route follows",
+        wait_route(50, "10.66.1.1", ("10.66.0.0/16", BLACKHOLE, None, 0)) == ("10.66.0.0/16", BLACKHOLE, None, 0))
+ip("route", "replace", "203.0.113.0/24", "via", "192.0.2.3", "dev", "cglfib2", "table", "100")
+t.check("ip route replace follows",
+        wait_route(50, "203.0.113.7", ("203.0.113.0/24", UNICAST, "192.0.2.3", mx)) == ("203.0.113.0/24", UNICAST, "192.0.2.3", mx))
+ip("route", "del", "198.51.100.0/24", "table", "100")
+t.check("ip route del follows", wait_route(50, "198.51.100.1", None) is None)
+ip("route", "add", "100.64.0.0/10", "dev", "cglfib2")
+time.sleep(0.5)
+t.check("routes of other tables stay out", wait_route(50, "100.64.0.1", None, tries=3) is None)
+new_fib(51)
+t.raises("a second FIB for the same table: EBUSY", lambda: mirror(51, 100), errno.EBUSY)
+t.raises("mirroring into a missing FIB: ENOENT", lambda: mirror(77, 101), errno.ENOENT)
+r = subprocess.run(["cgl-ctl", "route", "get", "203.0.113.7", "fib", "50"], capture_output=True, text=True)
+t.check("cgl-ctl route get shows the mirrored route", r.returncode == 0 and "via 192.0.2.3" in r.stdout, r.stdout + r.stderr)
+r = subprocess.run(["cgl-ctl", "fib", "mirror", "50", "table", "0"], capture_output=True, text=True)
+t.check("cgl-ctl fib mirror 50 table 0 stops mirroring", r.returncode == 0, r.stderr)
+ip("route", "add", "198.18.0.0/15", "dev", "cglfib2", "table", "100")
+time.sleep(0.5)
+t.check("after mirroring stops, changes stay out", wait_route(50, "198.18.0.1", None, tries=3) is None)
+t.check("no mirrored update was dropped", open("/sys/kernel/cgl/fib/mirror_dropped").read().strip() == "0")
+ip("link", "del", "cglfib2")
+for f in (50, 51):
+    del_fib(f)
 
 # --- delete FIBs ---
 nh0 = int(open("/sys/kernel/cgl/fib/nexthops").read())

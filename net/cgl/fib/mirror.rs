@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mirroring kernel IPv4 routing tables into FIBs, so that routing
+//! daemons that speak rtnetlink (`ip route`, FRR, BIRD) drive a FIB
+//! unchanged: `ip route add ... table 100` appears in the FIB that mirrors
+//! table 100.
+//!
+//! The module registers on the FIB notifier chain of the initial network
+//! namespace while at least one mirror exists. Notifier callbacks run in
+//! atomic context (RCU read side), so they only queue the event
+//! ([`Ev`]) in blocks allocated with `GFP_ATOMIC`; a work item applies
+//! the queue under the module's mutex, in order. The kernel sends
+//! `FIB_EVENT_ENTRY_REPLACE` when the route that forwards a prefix changes
+//! and `FIB_EVENT_ENTRY_DEL` when a prefix loses its last route, and
+//! replays every route when a notifier registers; adding a mirror
+//! re-registers to get that replay.
+//!
+//! What is mirrored: unicast routes (first nexthop only: gateway and
+//! interface), blackhole, unreachable and prohibit routes. Local,
+//! broadcast and other types, and routes with a TOS, are skipped. An event
+//! that cannot be queued (no memory) is counted in `mirror_dropped`.
+//!
+//! Locking: `map` is atomics (read by the callback); `queue` is a
+//! spinlock taken with interrupts off; the FIB itself is changed only by
+//! the work item, under the module mutex.
+
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::bindings;
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+use super::nexthop::{Nexthop, RouteType};
+use cgl_core::sync::SpinLockIrq;
+
+/// Most mirrors at once.
+pub(crate) const MAX_MIRRORS: usize = 16;
+/// Events per queue block.
+const BLOCK: usize = 256;
+
+/// One queued route change.
+#[derive(Clone, Copy)]
+pub(crate) struct Ev {
+    del: bool,
+    table: u32,
+    dst: u32,
+    len: u8,
+    nh: Nexthop,
+}
+
+/// Queued events, in blocks so a replay of a full table needs no large
+/// atomic allocation.
+pub(crate) struct Queue {
+    blocks: KVec<KVec<Ev>>,
+}
+
+/// Mirror state.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Mirror {
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+    registered: AtomicBool,
+    /// `(table << 32) | fib` per mirror, 0 for a free slot.
+    map: [AtomicU64; MAX_MIRRORS],
+    #[pin]
+    queue: SpinLockIrq<Queue>,
+    #[pin]
+    work: cgl_core::work::WorkItem,
+    /// Events lost for lack of memory.
+    pub(crate) dropped: AtomicU64,
+    /// Events applied.
+    pub(crate) applied: AtomicU64,
+}
+
+// SAFETY: the notifier block is only handed to the notifier chain, which
+// synchronises its use; everything else is atomics or locks.
+unsafe impl Send for Mirror {}
+// SAFETY: as above.
+unsafe impl Sync for Mirror {}
+
+impl Mirror {
+    /// Mirror state with no mirror.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            nb: Opaque::new(bindings::notifier_block {
+                notifier_call: Some(fib_event),
+                next: ptr::null_mut(),
+                priority: 0,
+            }),
+            registered: AtomicBool::new(false),
+            map: [const { AtomicU64::new(0) }; MAX_MIRRORS],
+            queue <- cgl_core::new_spinlock_irq!(Queue { blocks: KVec::new() }, "cgl_fib_mirror"),
+            work <- cgl_core::new_work_item!(mirror_work, "cgl_fib_mirror"),
+            dropped: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+        })
+    }
+
+    /// The FIB that mirrors `table`, if any.
+    fn fib_of(&self, table: u32) -> Option<u32> {
+        self.map.iter().find_map(|m| {
+            let v = m.load(Ordering::Acquire);
+            (v != 0 && (v >> 32) as u32 == table).then_some(v as u32)
+        })
+    }
+
+    /// The table FIB `fib` mirrors, if any.
+    pub(crate) fn table_of(&self, fib: u32) -> Option<u32> {
+        self.map.iter().find_map(|m| {
+            let v = m.load(Ordering::Acquire);
+            (v != 0 && v as u32 == fib).then_some((v >> 32) as u32)
+        })
+    }
+
+    /// Makes FIB `fib` mirror `table` (0: stop mirroring). Caller holds
+    /// the module mutex (serialising mirror changes) and has checked that
+    /// the FIB exists. May sleep.
+    pub(crate) fn set(&self, fib: u32, table: u32) -> core::result::Result<(), super::Fail> {
+        if table != 0 {
+            if let Some(other) = self.fib_of(table) {
+                if other != fib {
+                    return Err((EBUSY, c_str!("another FIB mirrors that table")));
+                }
+            }
+        }
+        // Drop the FIB's old mapping.
+        for m in &self.map {
+            let v = m.load(Ordering::Acquire);
+            if v != 0 && v as u32 == fib {
+                m.store(0, Ordering::Release);
+            }
+        }
+        if table == 0 {
+            return Ok(());
+        }
+        let slot = self
+            .map
+            .iter()
+            .find(|m| m.load(Ordering::Acquire) == 0)
+            .ok_or((ENOSPC, c_str!("too many mirrors")))?;
+        slot.store(u64::from(table) << 32 | u64::from(fib), Ordering::Release);
+        // (Re-)register: the chain replays every route to a new notifier.
+        self.unregister();
+        // SAFETY: `nb` is pinned in the module state and unregistered
+        // before it is freed; `init_net` lives for ever.
+        let rc = unsafe {
+            bindings::register_fib_notifier(
+                ptr::addr_of_mut!(bindings::init_net),
+                self.nb.get(),
+                None,
+                ptr::null_mut(),
+            )
+        };
+        if rc != 0 {
+            slot.store(0, Ordering::Release);
+            return Err((
+                Error::from_errno(rc),
+                c_str!("cannot register a FIB notifier"),
+            ));
+        }
+        self.registered.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Forgets FIB `fib` (deleted).
+    pub(crate) fn forget(&self, fib: u32) {
+        for m in &self.map {
+            let v = m.load(Ordering::Acquire);
+            if v != 0 && v as u32 == fib {
+                m.store(0, Ordering::Release);
+            }
+        }
+    }
+
+    fn unregister(&self) {
+        if self.registered.swap(false, Ordering::AcqRel) {
+            // SAFETY: registered on `init_net` by `set`.
+            unsafe {
+                bindings::unregister_fib_notifier(
+                    ptr::addr_of_mut!(bindings::init_net),
+                    self.nb.get(),
+                )
+            };
+        }
+    }
+
+    fn push(&self, ev: Ev) {
+        let mut q = self.queue.lock();
+        let need_block = q.blocks.last().map_or(true, |b| b.len() >= BLOCK);
+        if need_block {
+            let Ok(b) = KVec::with_capacity(BLOCK, GFP_ATOMIC) else {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            if q.blocks.push(b, GFP_ATOMIC).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        let pushed = match q.blocks.last_mut() {
+            Some(b) => b.push(ev, GFP_ATOMIC).is_ok(),
+            None => false,
+        };
+        if !pushed {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Applies the queued events to the FIBs.
+    fn process(&self, st: &super::State) {
+        loop {
+            let blocks = {
+                let mut q = self.queue.lock();
+                core::mem::take(&mut q.blocks)
+            };
+            if blocks.is_empty() {
+                return;
+            }
+            let mut inner = st.inner.lock();
+            for ev in blocks.iter().flat_map(|b| b.iter()) {
+                let Some(fib) = self.fib_of(ev.table) else {
+                    continue;
+                };
+                let _ = if ev.del {
+                    inner.del_route::<u32>(fib, ev.dst, ev.len)
+                } else {
+                    inner.add_route::<u32>(fib, ev.dst, ev.len, &ev.nh, true)
+                };
+                self.applied.fetch_add(1, Ordering::Relaxed);
+            }
+            inner.kick();
+        }
+    }
+
+    /// Unregisters and waits for the work item; before the state goes.
+    pub(crate) fn stop(&self) {
+        self.unregister();
+        self.work.cancel_sync();
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Mirror {
+    fn drop(self: Pin<&mut Self>) {
+        self.stop();
+    }
+}
+
+/// The work item: applies queued events.
+///
+/// # Safety
+///
+/// Called by the workqueue for the module's work item.
+unsafe extern "C" fn mirror_work(_w: *mut bindings::work_struct) {
+    if let Some(st) = super::state() {
+        st.mirror.process(st);
+    }
+}
+
+/// Translates an IPv4 FIB entry notification into an [`Ev`].
+///
+/// # Safety
+///
+/// `info` must be a live `fib_entry_notifier_info` of family `AF_INET`.
+unsafe fn entry_ev(info: *const bindings::fib_entry_notifier_info, del: bool) -> Option<Ev> {
+    // SAFETY: the caller guarantees `info` is live.
+    let info = unsafe { &*info };
+    let len = u8::try_from(info.dst_len).ok()?;
+    if info.dscp != 0 {
+        return None;
+    }
+    let rtype = match u32::from(info.type_) {
+        bindings::RTN_UNICAST => RouteType::Unicast,
+        bindings::RTN_BLACKHOLE => RouteType::Blackhole,
+        bindings::RTN_UNREACHABLE => RouteType::Unreachable,
+        bindings::RTN_PROHIBIT => RouteType::Prohibit,
+        _ => return None,
+    };
+    let mut nh = Nexthop {
+        rtype,
+        gw_len: 0,
+        gw: [0; 16],
+        oif: 0,
+        metric: 0,
+    };
+    if rtype == RouteType::Unicast && !del {
+        if info.fi.is_null() {
+            return None;
+        }
+        // SAFETY: `fi` is live for the notification; nexthop 0 exists
+        // for a unicast route.
+        let nhc = unsafe { bindings::fib_info_nhc(info.fi, 0) };
+        if nhc.is_null() {
+            return None;
+        }
+        // SAFETY: as above.
+        let nhc = unsafe { &*nhc };
+        nh.oif = u32::try_from(nhc.nhc_oif).unwrap_or(0);
+        if u32::from(nhc.nhc_gw_family) == bindings::AF_INET {
+            // SAFETY: the family says the union holds an IPv4 gateway.
+            let gw = unsafe { nhc.nhc_gw.ipv4 };
+            if let Some(d) = nh.gw.get_mut(..4) {
+                d.copy_from_slice(&gw.to_ne_bytes());
+            }
+            nh.gw_len = 4;
+        }
+        // SAFETY: `fi` is live.
+        nh.metric = unsafe { (*info.fi).fib_priority };
+        if nh.gw_len == 0 && nh.oif == 0 {
+            return None;
+        }
+    }
+    Some(Ev {
+        del,
+        table: info.tb_id,
+        dst: info.dst,
+        len,
+        nh,
+    })
+}
+
+/// The FIB notifier callback: queues events of mirrored tables.
+///
+/// # Safety
+///
+/// Called by the FIB notifier chain with `data` a live
+/// `fib_notifier_info`.
+unsafe extern "C" fn fib_event(
+    _nb: *mut bindings::notifier_block,
+    action: kernel::ffi::c_ulong,
+    data: *mut kernel::ffi::c_void,
+) -> kernel::ffi::c_int {
+    let Some(st) = super::state() else {
+        return bindings::NOTIFY_DONE as _;
+    };
+    let info = data.cast::<bindings::fib_notifier_info>();
+    // SAFETY: the chain passes a live `fib_notifier_info`.
+    if info.is_null() || unsafe { (*info).family } != bindings::AF_INET as i32 {
+        return bindings::NOTIFY_DONE as _;
+    }
+    let del = match action as u32 {
+        bindings::fib_event_type_FIB_EVENT_ENTRY_REPLACE => false,
+        bindings::fib_event_type_FIB_EVENT_ENTRY_DEL => true,
+        _ => return bindings::NOTIFY_DONE as _,
+    };
+    let entry = info.cast::<bindings::fib_entry_notifier_info>();
+    // SAFETY: entry events of AF_INET carry a `fib_entry_notifier_info`,
+    // whose first member is the `fib_notifier_info`.
+    let table = unsafe { (*entry).tb_id };
+    if st.mirror.fib_of(table).is_none() {
+        return bindings::NOTIFY_DONE as _;
+    }
+    // SAFETY: as above.
+    if let Some(ev) = unsafe { entry_ev(entry, del) } {
+        st.mirror.push(ev);
+        st.mirror.work.queue(false);
+    }
+    bindings::NOTIFY_DONE as _
+}
