@@ -93,6 +93,24 @@ pub enum FibCmd {
     List,
     /// Show the counters of FIB ID.
     Show(FibId),
+    /// Make FIB ID mirror kernel IPv4 routing table N: its routes are
+    /// copied and every change made with ip route (or a routing daemon)
+    /// follows. `table 0` stops mirroring; the FIB keeps its routes.
+    Mirror(MirrorArgs),
+}
+
+/// `fib mirror ID table N`.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct MirrorArgs {
+    /// FIB id: 0-4294967294.
+    #[arg(value_name = "ID", value_parser = parse_fib_id)]
+    pub id: u32,
+    /// The word `table`.
+    #[arg(value_name = "table", value_parser = ["table"])]
+    pub kw: String,
+    /// Kernel routing table id (0: stop mirroring).
+    #[arg(value_name = "N")]
+    pub table: u32,
 }
 
 /// A FIB id argument.
@@ -871,10 +889,18 @@ pub fn parse_fib(words: &[&str]) -> Result<FibCmd, String> {
         ["add", rest @ ..] => Ok(FibCmd::Add(id(rest)?)),
         ["del" | "delete", rest @ ..] => Ok(FibCmd::Del(id(rest)?)),
         ["show", rest @ ..] => Ok(FibCmd::Show(id(rest)?)),
+        ["mirror", id, "table", t] => Ok(FibCmd::Mirror(MirrorArgs {
+            id: parse_fib_id(id)?,
+            kw: "table".into(),
+            table: t.parse().map_err(|_| format!("bad table id '{t}'"))?,
+        })),
+        ["mirror", ..] => Err("usage: fib mirror ID table N".into()),
         ["list" | "ls"] => Ok(FibCmd::List),
         ["list" | "ls", extra, ..] => Err(format!("unexpected '{extra}'")),
-        [w, ..] => Err(format!("unknown fib command '{w}' (add, del, list, show)")),
-        [] => Err("missing the fib command (add, del, list, show)".into()),
+        [w, ..] => Err(format!(
+            "unknown fib command '{w}' (add, del, list, show, mirror)"
+        )),
+        [] => Err("missing the fib command (add, del, list, show, mirror)".into()),
     }
 }
 
@@ -1436,6 +1462,11 @@ impl Session {
             FibCmd::Del(f) => {
                 a.push_u32(CGL_FIB_A_FIB_ID, f.id);
                 self.request(CGL_FIB_CMD_DELFIB, &a).map(drop)
+            }
+            FibCmd::Mirror(m) => {
+                a.push_u32(CGL_FIB_A_FIB_ID, m.id);
+                a.push_u32(CGL_FIB_A_TABLE, m.table);
+                self.request(CGL_FIB_CMD_MIRROR, &a).map(drop)
             }
             FibCmd::Show(f) => {
                 a.push_u32(CGL_FIB_A_FIB_ID, f.id);
@@ -2408,6 +2439,16 @@ mod tests {
     fn fib_words() {
         assert_eq!(parse_fib(&["add", "7"]), Ok(FibCmd::Add(FibId { id: 7 })));
         assert_eq!(
+            parse_fib(&["mirror", "7", "table", "100"]),
+            Ok(FibCmd::Mirror(MirrorArgs {
+                id: 7,
+                kw: "table".into(),
+                table: 100
+            }))
+        );
+        assert!(parse_fib(&["mirror", "7", "100"]).is_err());
+        assert!(parse_fib(&["mirror", "7", "table", "x"]).is_err());
+        assert_eq!(
             parse_fib(&["delete", "7"]),
             Ok(FibCmd::Del(FibId { id: 7 }))
         );
@@ -2418,7 +2459,7 @@ mod tests {
         assert_eq!(parse_fib(&["list", "1"]).unwrap_err(), "unexpected '1'");
         assert_eq!(
             parse_fib(&["flush"]).unwrap_err(),
-            "unknown fib command 'flush' (add, del, list, show)"
+            "unknown fib command 'flush' (add, del, list, show, mirror)"
         );
         assert_eq!(
             parse_fib(&["add", "4294967295"]).unwrap_err(),

@@ -228,6 +228,8 @@ pub const CGL_FIB_CMD_GETROUTE: u8 = 6;
 pub const CGL_FIB_CMD_FIB: u8 = 7;
 /// Reply: a route.
 pub const CGL_FIB_CMD_ROUTE: u8 = 8;
+/// Make a FIB mirror a kernel IPv4 routing table (TABLE 0: stop).
+pub const CGL_FIB_CMD_MIRROR: u8 = 9;
 
 /// u32: FIB id.
 pub const CGL_FIB_A_FIB_ID: u16 = 1;
@@ -265,5 +267,7 @@ pub const CGL_FIB_A_MISSES: u16 = 16;
 pub const CGL_FIB_A_DONE: u16 = 17;
 /// Padding for 64-bit attributes.
 pub const CGL_FIB_A_PAD: u16 = 18;
+/// u32: the kernel routing table a FIB mirrors.
+pub const CGL_FIB_A_TABLE: u16 = 19;
 /// Highest attribute number.
 pub const CGL_FIB_A_MAX: u16 = 18;
