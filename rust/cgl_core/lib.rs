@@ -15,6 +15,7 @@ pub mod genl;
 pub mod health;
 pub mod hrtimer;
 pub mod kunit;
+pub mod misc;
 mod netlink;
 pub mod ring;
 pub mod sync;

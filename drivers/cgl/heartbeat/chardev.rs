@@ -11,7 +11,6 @@ use super::{monitor, Action, Name, Spec};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::types::Opaque;
 use kernel::uapi;
 
 const IOC_REGISTER: u32 = ioc(3, 1, core::mem::size_of::<uapi::cgl_hb_register>());
@@ -124,68 +123,15 @@ unsafe extern "C" fn ioctl(_file: *mut bindings::file, cmd: u32, arg: usize) -> 
     }
 }
 
-/// The registered misc device.
-#[pin_data(PinnedDrop)]
-struct Misc {
-    #[pin]
-    fops: Opaque<bindings::file_operations>,
-    #[pin]
-    misc: Opaque<bindings::miscdevice>,
-}
-
 /// `/dev/cgl_hb`, registered while this exists.
 pub(crate) struct Device {
-    _misc: Pin<KBox<Misc>>,
+    _misc: cgl_core::misc::MiscDevice,
 }
-
-// SAFETY: the misc core allows registration and removal from any thread.
-unsafe impl Send for Device {}
-// SAFETY: no method takes `&self`.
-unsafe impl Sync for Device {}
 
 impl Device {
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
-        let m = KBox::pin_init(
-            pin_init!(Misc {
-                // SAFETY: zeroed `file_operations` are valid (no methods);
-                // the fields set are the owner and ioctl.
-                fops <- Opaque::ffi_init(move |p: *mut bindings::file_operations| unsafe {
-                    p.write(core::mem::zeroed());
-                    (*p).owner = module.as_ptr();
-                    (*p).unlocked_ioctl = Some(ioctl);
-                    (*p).compat_ioctl = Some(ioctl);
-                }),
-                // SAFETY: zeroed, then filled in before registration below.
-                misc <- Opaque::ffi_init(|p: *mut bindings::miscdevice| unsafe {
-                    p.write(core::mem::zeroed())
-                }),
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: the device is pinned in `m`, which deregisters it before
-        // it is freed; the name is `'static`.
-        unsafe {
-            let d = m.misc.get();
-            (*d).minor = bindings::MISC_DYNAMIC_MINOR as i32;
-            (*d).name = c_str!("cgl_hb").as_char_ptr();
-            (*d).fops = m.fops.get();
-            (*d).mode = 0o666;
-            kernel::error::to_result(bindings::misc_register(d))?;
-        }
-        Ok(Self { _misc: m })
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for Misc {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered in `Device::new` (a `Misc` only exists
-        // registered once `new` returns; if registration failed, `list`
-        // is still zeroed and `misc_deregister` must not run).
-        unsafe {
-            if !(*self.misc.get()).this_device.is_null() {
-                bindings::misc_deregister(self.misc.get());
-            }
-        }
+        Ok(Self {
+            _misc: cgl_core::misc::MiscDevice::register(module, c_str!("cgl_hb"), 0o666, ioctl)?,
+        })
     }
 }
