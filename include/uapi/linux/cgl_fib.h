@@ -11,6 +11,7 @@
 #ifndef _UAPI_LINUX_CGL_FIB_H
 #define _UAPI_LINUX_CGL_FIB_H
 
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 #define CGL_FIB_GENL_NAME	"cgl_fib"
@@ -106,5 +107,37 @@ enum cgl_fib_attr {
 	__CGL_FIB_A_MAX,
 };
 #define CGL_FIB_A_MAX (__CGL_FIB_A_MAX - 1)
+
+/*
+ * Route operations on /dev/cgl_fib, for applications that cannot speak
+ * netlink. ADD and DEL need CAP_NET_ADMIN. Errors are the netlink
+ * interface's errnos: EINVAL (bad field, host bits set, bad length),
+ * ENOENT (no such FIB or route), EEXIST, ENODEV (interface), ENETUNREACH
+ * (GET: no route), EPERM.
+ */
+struct cgl_fib_ioc_route {
+	__u32 fib_id;
+	__u8 family;		/* AF_INET or AF_INET6 */
+	__u8 dst_len;
+	__u8 type;		/* enum cgl_fib_rtype */
+	__u8 flags;		/* CGL_FIB_IOC_F_* */
+	__u8 dst[16];		/* network order; IPv4 in the first 4 bytes */
+	__u8 gateway[16];	/* same; used if has_gateway */
+	__u8 has_gateway;	/* 0 or 1 */
+	__u8 reserved[3];	/* 0 */
+	__u32 oif;		/* interface index, 0 for none */
+	__u32 metric;
+};
+
+/* ADD: replace an existing route instead of failing with EEXIST. */
+#define CGL_FIB_IOC_F_REPLACE	0x01
+/* GET: the route of exactly dst/dst_len, not the longest match of dst. */
+#define CGL_FIB_IOC_F_EXACT	0x02
+
+#define CGL_FIB_IOC_MAGIC	0xCF
+#define CGL_FIB_IOC_ROUTE_ADD	_IOW(CGL_FIB_IOC_MAGIC, 1, struct cgl_fib_ioc_route)
+#define CGL_FIB_IOC_ROUTE_DEL	_IOW(CGL_FIB_IOC_MAGIC, 2, struct cgl_fib_ioc_route)
+/* In: fib_id, family, dst (and dst_len with F_EXACT). Out: the route. */
+#define CGL_FIB_IOC_ROUTE_GET	_IOWR(CGL_FIB_IOC_MAGIC, 3, struct cgl_fib_ioc_route)
 
 #endif /* _UAPI_LINUX_CGL_FIB_H */

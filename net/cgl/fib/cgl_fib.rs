@@ -24,6 +24,7 @@ use cgl_core::sysfs::{Attribute, Show};
 use cgl_core::{cgl_event, sysfs_group};
 
 mod arena;
+mod chardev;
 // The kernel-free core is shared with the host tests; its API is wider
 // than the module's use of it.
 #[allow(unreachable_pub, dead_code)]
@@ -685,6 +686,7 @@ struct CglFibModule {
     _dir: cgl_core::sysfs::Dir,
     _reg: cgl_core::Registration,
     _family: netlink::Registered,
+    _dev: cgl_core::misc::MiscDevice,
     state: Pin<KBox<State>>,
 }
 
@@ -700,6 +702,7 @@ impl kernel::Module for CglFibModule {
         )?;
         STATE.store(&*state as *const State as *mut State, Ordering::Release);
         let family = netlink::Registered::new(module)?;
+        let dev = chardev::register(module)?;
         let dir = cgl_core::sysfs::module_dir(c_str!("fib"))?;
         dir.add_group(&ATTRS)?;
         let reg = cgl_core::register_module(&MODULE_INFO)?;
@@ -707,6 +710,7 @@ impl kernel::Module for CglFibModule {
             _dir: dir,
             _reg: reg,
             _family: family,
+            _dev: dev,
             state,
         })
     }

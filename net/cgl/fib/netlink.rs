@@ -184,10 +184,10 @@ fn addr_bits(a: &Attr<'_>, af: Af) -> core::result::Result<u128, Fail> {
 }
 
 /// One route's fields, from the request or from a batch entry.
-struct RouteSpec {
-    dst: u128,
-    len: u8,
-    nh: Nexthop,
+pub(crate) struct RouteSpec {
+    pub(crate) dst: u128,
+    pub(crate) len: u8,
+    pub(crate) nh: Nexthop,
 }
 
 /// Reads DST, DST_LEN, TYPE, GATEWAY, OIF, METRIC (`get(attr)`).
@@ -250,33 +250,30 @@ fn route_spec<'a>(
             .u32()
             .map_err(|e| ((e, c_str!("bad metric")), Some(A_METRIC)))?;
     }
-    match rtype {
-        RouteType::Unicast if nh.gw_len == 0 && nh.oif == 0 => {
-            return Err((
-                (
-                    EINVAL,
-                    c_str!("a unicast route needs a gateway or an interface"),
-                ),
-                None,
-            ))
-        }
-        RouteType::Unicast => {}
-        _ if nh.gw_len != 0 || nh.oif != 0 => {
-            return Err((
-                (
-                    EINVAL,
-                    c_str!("only unicast routes have a gateway or an interface"),
-                ),
-                None,
-            ))
-        }
-        _ => {}
-    }
+    check_nexthop(&nh).map_err(|f| (f, None))?;
     Ok(RouteSpec { dst, len, nh })
 }
 
+/// The rules every route's nexthop obeys, whatever interface it came
+/// through: unicast routes have a gateway or an interface, other types
+/// have neither.
+pub(crate) fn check_nexthop(nh: &Nexthop) -> core::result::Result<(), Fail> {
+    match nh.rtype {
+        RouteType::Unicast if nh.gw_len == 0 && nh.oif == 0 => Err((
+            EINVAL,
+            c_str!("a unicast route needs a gateway or an interface"),
+        )),
+        RouteType::Unicast => Ok(()),
+        _ if nh.gw_len != 0 || nh.oif != 0 => Err((
+            EINVAL,
+            c_str!("only unicast routes have a gateway or an interface"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Applies one route to the trie of `af`.
-fn apply(
+pub(crate) fn apply(
     inner: &mut Inner,
     af: Af,
     fib: u32,
@@ -500,7 +497,7 @@ fn put_route(
 }
 
 /// `addr` with the bits after `len` cleared, for a family of `bits`.
-fn mask(addr: u128, len: u8, bits: u32) -> u128 {
+pub(crate) fn mask(addr: u128, len: u8, bits: u32) -> u128 {
     let keep = u32::from(len).min(bits);
     if keep == 0 {
         return 0;
