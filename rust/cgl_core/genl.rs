@@ -306,6 +306,22 @@ impl Family {
         unsafe { bindings::genl_unregister_family(self.as_ptr()) };
     }
 
+    /// Registers the family and returns a guard that unregisters it when
+    /// dropped (kept in a module's state, dropped at module exit).
+    ///
+    /// # Safety
+    ///
+    /// As [`Family::register`]; the guard is the only one for this family.
+    pub unsafe fn registration(
+        &'static self,
+        spec: &'static FamilySpec,
+        module: Option<&'static ThisModule>,
+    ) -> Result<Registration> {
+        // SAFETY: the caller's contract.
+        unsafe { self.register(spec, module)? };
+        Ok(Registration(self))
+    }
+
     /// A notification, command `cmd`, for [`Family::multicast`]. May sleep.
     pub fn new_event(&'static self, cmd: u8) -> Result<Message> {
         Message::new(self, 0, 0, cmd)
@@ -339,6 +355,18 @@ impl Family {
             return Ok(());
         }
         to_result(ret)
+    }
+}
+
+/// A registered family; unregistered when dropped. See
+/// [`Family::registration`].
+pub struct Registration(&'static Family);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: `registration` registered the family and this is its only
+        // guard, so it is registered and nothing else unregisters it.
+        unsafe { self.0.unregister() };
     }
 }
 

@@ -943,7 +943,7 @@ struct HeartbeatModule {
     // monitor, then the monitor.
     _dir: cgl_core::sysfs::Dir,
     _dev: chardev::Device,
-    _family: netlink::Registered,
+    _family: cgl_core::genl::Registration,
     _reg: cgl_core::Registration,
     monitor: Pin<KBox<Monitor>>,
 }
@@ -958,7 +958,7 @@ impl kernel::Module for HeartbeatModule {
             Ordering::Release,
         );
         let reg = cgl_core::register_module(&MODULE_INFO)?;
-        let family = netlink::Registered::new(module)?;
+        let family = netlink::register(module)?;
         let dev = chardev::Device::new(module)?;
         dir.add_group(&ATTRS)?;
         Ok(Self {

@@ -5,7 +5,8 @@
 
 use super::{monitor, Action, Entity, Name, Spec, State};
 use cgl_core::genl::{
-    DoIt, Dump, DumpIt, Family, FamilySpec, McGroup, Op, Policy, Range, Request, Writer,
+    DoIt, Dump, DumpIt, Family, FamilySpec, McGroup, Op, Policy, Range, Registration, Request,
+    Writer,
 };
 use kernel::c_str;
 use kernel::prelude::*;
@@ -90,22 +91,11 @@ static SPEC: FamilySpec = FamilySpec {
 
 static FAMILY: Family = Family::new();
 
-/// The family, registered while this exists.
-pub(crate) struct Registered;
-
-impl Registered {
-    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: registered once, here; unregistered in `drop`.
-        unsafe { FAMILY.register(&SPEC, Some(module))? };
-        Ok(Self)
-    }
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        // SAFETY: registered in `new`.
-        unsafe { FAMILY.unregister() };
-    }
+/// Registers the family; it is unregistered when the guard drops.
+pub(crate) fn register(module: &'static ThisModule) -> Result<Registration> {
+    // SAFETY: called once, from module init; the guard lives in the
+    // module's state until exit.
+    unsafe { FAMILY.registration(&SPEC, Some(module)) }
 }
 
 fn fail<T>(req: &Request<'_>, (e, msg): (Error, &'static CStr), attr: Option<u16>) -> Result<T> {

@@ -685,7 +685,7 @@ struct CglFibModule {
     // Drop order: sysfs, the core registration, the family, then the state.
     _dir: cgl_core::sysfs::Dir,
     _reg: cgl_core::Registration,
-    _family: netlink::Registered,
+    _family: cgl_core::genl::Registration,
     _dev: cgl_core::misc::MiscDevice,
     state: Pin<KBox<State>>,
 }
@@ -701,7 +701,7 @@ impl kernel::Module for CglFibModule {
             GFP_KERNEL,
         )?;
         STATE.store(&*state as *const State as *mut State, Ordering::Release);
-        let family = netlink::Registered::new(module)?;
+        let family = netlink::register(module)?;
         let dev = chardev::register(module)?;
         let dir = cgl_core::sysfs::module_dir(c_str!("fib"))?;
         dir.add_group(&ATTRS)?;

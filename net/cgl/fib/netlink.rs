@@ -5,7 +5,9 @@
 use super::lpm::Key;
 use super::nexthop::{Nexthop, RouteType};
 use super::{state, Fail, Family as Af, FamilyTrie, Inner, Route};
-use cgl_core::genl::{Attr, DoIt, Dump, DumpIt, Family, FamilySpec, Op, Policy, Request, Writer};
+use cgl_core::genl::{
+    Attr, DoIt, Dump, DumpIt, Family, FamilySpec, Op, Policy, Registration, Request, Writer,
+};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::uapi;
@@ -102,22 +104,11 @@ static SPEC: FamilySpec = FamilySpec {
 
 static FAMILY: Family = Family::new();
 
-/// The family, registered while this exists.
-pub(crate) struct Registered;
-
-impl Registered {
-    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: registered once, here; unregistered in `drop`.
-        unsafe { FAMILY.register(&SPEC, Some(module))? };
-        Ok(Self)
-    }
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        // SAFETY: registered in `new`.
-        unsafe { FAMILY.unregister() };
-    }
+/// Registers the family; it is unregistered when the guard drops.
+pub(crate) fn register(module: &'static ThisModule) -> Result<Registration> {
+    // SAFETY: called once, from module init; the guard lives in the
+    // module's state until exit.
+    unsafe { FAMILY.registration(&SPEC, Some(module)) }
 }
 
 /// Errnos `kernel::error::code` lacks in 6.12.
