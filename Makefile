@@ -28,7 +28,7 @@ KMAKE	= $(MAKE) -C $(TREE) LLVM=-19 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdo
 FRAGMENTS := tools/testing/cgl/vm.config kernel/configs/cgl.config
 
 .PHONY: all help bootstrap tree config kernel clippy tools host-test vm demo \
-	check vm-test vm-lock bench-digsig bench-fib vm-multi series clean distclean
+	check vm-test vm-lock bench-digsig bench-fib bench-lpm vm-multi series clean distclean
 
 all: kernel tools
 
@@ -85,6 +85,27 @@ bench-digsig: kernel tools
 bench-fib: kernel tools
 	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/bench-fib \
 		--mem 2048 --timeout 1800 --cmd "tools/testing/selftests/cgl/fib_bench.sh"
+
+# The LPM core on the host against prefix-trie and, when dpdk-dev is
+# installed (scripts/cgl/bootstrap.sh --bench), DPDK's rte_lpm, rte_fib,
+# rte_lpm6 and rte_fib6: real pyasn tables and synthetic ones. No kernel.
+PYASN	:= $(BUILD)/pyasn
+LPM_DPDK := $(BUILD)/bench/lpm_dpdk
+
+bench-lpm:
+	@if [ ! -f $(PYASN)/usr/lib/python3/dist-packages/data/ipasn_20140513.dat.gz ]; then \
+		mkdir -p $(PYASN) && cd $(PYASN) && apt-get download -q python3-pyasn && \
+		dpkg -x python3-pyasn_*.deb .; fi
+	@if pkg-config --exists libdpdk 2>/dev/null; then \
+		mkdir -p $(dir $(LPM_DPDK)) && \
+		$(CC) -O2 -Wall -Wextra -o $(LPM_DPDK) tools/testing/cgl/bench/lpm_dpdk.c \
+			$$(pkg-config --cflags --libs libdpdk) || exit 1; \
+		export CGL_LPM_DPDK=$(LPM_DPDK); \
+	else \
+		echo "bench-lpm: no libdpdk (scripts/cgl/bootstrap.sh --bench installs it): DPDK peers skipped"; \
+	fi; \
+	CGL_PYASN_DIR=$(PYASN)/usr/lib/python3/dist-packages/data \
+		$(CARGO) bench -q -p cgl-cores --bench lpm
 
 # DigSig's enforcing lock lasts until reboot: it gets a boot of its own,
 # with a signed busybox first in PATH for the harness.

@@ -10,6 +10,10 @@
 # another 6.12.y is not the one the tests were written against.  If Debian
 # has dropped a pinned version, the script says so and stops; set
 # CGL_UNPINNED=1 to take the current version instead.
+#
+# usage: bootstrap.sh [--bench]
+#   --bench  also what the host benchmarks compare against: Debian's DPDK
+#            (dpdk-dev, for make bench-lpm). Not needed by make check.
 set -euo pipefail
 
 # Toolchain pins (package=version).
@@ -27,6 +31,10 @@ PINNED=(
 	# OpenSSL headers for sign-file, extract-cert and cgl-ctl's openssl crate.
 	libssl-dev=3.0.22-1~deb12u2
 )
+# Benchmark peers, only with --bench.
+BENCH_PINNED=(
+	dpdk-dev=22.11.11-0+deb12u1
+)
 # Build and guest tools whose exact version does not matter.
 UNPINNED=(flex bison bc libelf-dev pkg-config cpio kmod make gcc git rsync
 	  xz-utils python3 iproute2 iputils-ping keyutils util-linux procps
@@ -35,6 +43,15 @@ BINDGEN_VERSION=0.69.5
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+
+bench=0
+for arg in "$@"; do
+	case $arg in
+	--bench) bench=1 ;;
+	*) die "unknown argument '$arg' (usage: bootstrap.sh [--bench])" ;;
+	esac
+done
+[ "$bench" = 0 ] || PINNED+=("${BENCH_PINNED[@]}")
 
 [ "$(id -u)" = 0 ] || SUDO=sudo
 SUDO=${SUDO:-}
@@ -97,3 +114,4 @@ fi
 [ -f /usr/src/linux-source-6.12.tar.xz ] || die "/usr/src/linux-source-6.12.tar.xz missing"
 [ -x /usr/bin/rustc ] || die "/usr/bin/rustc (rustc-web) missing"
 say "ok: $(/usr/bin/rustc --version), bindgen $(bindgen --version | awk '{print $2}'), $(clang-19 --version | head -1)"
+[ "$bench" = 0 ] || say "ok: DPDK $(pkg-config --modversion libdpdk) for the benchmarks"
