@@ -32,7 +32,8 @@ const NLA_HDRLEN: usize = 4;
 const MSG_PAYLOAD: usize = 3072;
 
 /// "Message too long": the buffer is full. 6.12 has no `code::EMSGSIZE`.
-fn emsgsize() -> Error {
+/// `EMSGSIZE`: a message buffer is full.
+pub fn emsgsize() -> Error {
     Error::from_errno(-(bindings::EMSGSIZE as c_int))
 }
 
@@ -545,6 +546,28 @@ impl Writer {
     pub fn put_bytes(&mut self, t: u16, b: &[u8]) -> Result {
         self.put(t, b)
     }
+
+    /// Adds a nested attribute `t` holding what `f` writes. On an error
+    /// the message is left part-written: callers drop or cancel it.
+    pub fn nest(&mut self, t: u16, f: impl FnOnce(&mut Writer) -> Result) -> Result {
+        let flag = bindings::NLA_F_NESTED as u16;
+        // SAFETY: `skb` is a message being built; `nla_reserve` returns an
+        // attribute header with no payload yet, or NULL.
+        let start = unsafe { bindings::nla_reserve(self.skb, (t | flag).into(), 0) };
+        if start.is_null() {
+            return Err(emsgsize());
+        }
+        f(self)?;
+        // SAFETY: `start` lies in the linear data of `skb`, before its
+        // tail, which only grew since.
+        unsafe {
+            let tail = (*self.skb).head.add((*self.skb).tail as usize);
+            let len =
+                u16::try_from(tail.offset_from(start.cast::<u8>())).map_err(|_| emsgsize())?;
+            (*start).nla_len = len;
+        }
+        Ok(())
+    }
 }
 
 /// A message being built; freed unless it is sent.
@@ -933,5 +956,8 @@ pub fn validate(
 macro_rules! uapi_consts {
     ($ty:ty; $($name:ident = $val:path),* $(,)?) => {
         $(const $name: $ty = $val as $ty;)*
+    };
+    (pub(crate) $ty:ty; $($name:ident = $val:path),* $(,)?) => {
+        $(pub(crate) const $name: $ty = $val as $ty;)*
     };
 }

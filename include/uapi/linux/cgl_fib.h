@@ -79,6 +79,41 @@ enum cgl_fib_cmd {
 	 * rtnetlink drive the FIB unchanged. One FIB per table.
 	 */
 	CGL_FIB_CMD_MIRROR,
+	/*
+	 * Bind interface OIF to FIB_ID: from then on its IPv4, IPv6 and ARP
+	 * packets are handled by the FIB (forwarded by its routes, resolved
+	 * through its neighbour table) and never reach the host's stack.
+	 * LOCALS: the router's own addresses on this interface in that FIB
+	 * (up to CGL_FIB_PORT_ADDRS per family; ARP/NDP and ICMP echo are
+	 * answered for them, ICMP errors come from them). Binding an
+	 * interface that is bound already replaces its FIB and addresses.
+	 */
+	CGL_FIB_CMD_BIND,
+	/* Unbind interface OIF; its neighbours go. */
+	CGL_FIB_CMD_UNBIND,
+	/*
+	 * doit: one bound interface (OIF); dumpit: every one. Reply: OIF,
+	 * FIB_ID, LOCALS, STATS.
+	 */
+	CGL_FIB_CMD_GETPORT,
+	/*
+	 * Add a permanent neighbour: FIB_ID, FAMILY, ADDR, LLADDR, OIF (a
+	 * bound interface of that FIB). With REPLACE an existing entry is
+	 * replaced. Dynamic entries are learnt from ARP/NDP.
+	 */
+	CGL_FIB_CMD_NEWNEIGH,
+	/* Delete a neighbour: FIB_ID, FAMILY, ADDR. */
+	CGL_FIB_CMD_DELNEIGH,
+	/*
+	 * dumpit: the neighbours of FIB_ID (all FIBs without it). Reply:
+	 * FIB_ID, FAMILY, ADDR, LLADDR (absent while incomplete), OIF,
+	 * NEIGH_STATE.
+	 */
+	CGL_FIB_CMD_GETNEIGH,
+	/* Set FIB_ID's NEIGH_LIMIT (also accepted by NEWFIB). */
+	CGL_FIB_CMD_SETFIB,
+	CGL_FIB_CMD_PORT,
+	CGL_FIB_CMD_NEIGH,
 	__CGL_FIB_CMD_MAX,
 };
 #define CGL_FIB_CMD_MAX (__CGL_FIB_CMD_MAX - 1)
@@ -104,9 +139,49 @@ enum cgl_fib_attr {
 	CGL_FIB_A_DONE,		/* u32: routes a batch applied */
 	CGL_FIB_A_PAD,
 	CGL_FIB_A_TABLE,	/* u32: kernel routing table a FIB mirrors */
+	CGL_FIB_A_LOCALS,	/* nest of CGL_FIB_A_LOCAL */
+	CGL_FIB_A_LOCAL,	/* nest: ADDR (4 or 16 bytes), DST_LEN */
+	CGL_FIB_A_LLADDR,	/* binary: 6-byte Ethernet address */
+	CGL_FIB_A_NEIGH_STATE,	/* u8: enum cgl_fib_neigh_state */
+	CGL_FIB_A_NEIGH_LIMIT,	/* u32: most neighbours of a FIB */
+	CGL_FIB_A_NEIGHS,	/* u32: neighbours of a FIB */
+	CGL_FIB_A_STATS,	/* nest of u64 counters, enum cgl_fib_stat */
 	__CGL_FIB_A_MAX,
 };
 #define CGL_FIB_A_MAX (__CGL_FIB_A_MAX - 1)
+
+/* Most router addresses per family on one bound interface. */
+#define CGL_FIB_PORT_ADDRS	8
+/* Neighbours a FIB may hold unless NEIGH_LIMIT says otherwise. */
+#define CGL_FIB_NEIGH_LIMIT_DEFAULT	1024
+/* Neighbours of all FIBs together. */
+#define CGL_FIB_NEIGH_MAX	16384
+
+enum cgl_fib_neigh_state {
+	CGL_FIB_NUD_INCOMPLETE,	/* being resolved, packets queued */
+	CGL_FIB_NUD_REACHABLE,	/* confirmed recently */
+	CGL_FIB_NUD_STALE,	/* used, refreshed on use */
+	CGL_FIB_NUD_FAILED,	/* no answer: unreachable for a while */
+	CGL_FIB_NUD_PERMANENT,	/* added by the administrator */
+};
+
+/* Counters of a bound interface or a FIB (CGL_FIB_A_STATS), all u64. */
+enum cgl_fib_stat {
+	CGL_FIB_STAT_UNSPEC,
+	CGL_FIB_STAT_RX,	/* IPv4/IPv6/ARP packets received */
+	CGL_FIB_STAT_FORWARDED,	/* packets sent on by a route */
+	CGL_FIB_STAT_LOCAL,	/* to a router address (echo answered) */
+	CGL_FIB_STAT_NOROUTE,	/* no route: ICMP unreachable */
+	CGL_FIB_STAT_TTL,	/* TTL/hop limit exceeded */
+	CGL_FIB_STAT_BLACKHOLE,	/* dropped by a blackhole, unreachable or
+				 * prohibit route */
+	CGL_FIB_STAT_TOOBIG,	/* over the output MTU */
+	CGL_FIB_STAT_UNRESOLVED, /* neighbour failed or over its limit */
+	CGL_FIB_STAT_DROPS,	/* malformed, not for us, no memory, ... */
+	CGL_FIB_STAT_ICMP,	/* ICMP/ICMPv6 errors sent */
+	CGL_FIB_STAT_ARP,	/* ARP requests and NS answered */
+	__CGL_FIB_STAT_MAX,
+};
 
 /*
  * Route operations on /dev/cgl_fib, for applications that cannot speak

@@ -128,8 +128,9 @@ pub(crate) struct KArena<T: Slot> {
     /// Chunk pointers; the capacity is fixed at creation, so the buffer
     /// never moves and readers index it without a lock.
     dir: KVec<*mut T>,
-    /// Chunks in `dir` readers may use (published with release).
-    nchunks: AtomicUsize,
+    /// Chunks in `dir` readers may use (published with release). Boxed:
+    /// an [`ArenaView`] reads it while the writer holds `&mut self`.
+    nchunks: KBox<AtomicUsize>,
     /// First never-used slot.
     top: u32,
     /// Free lists by size class ([`class_of`]).
@@ -158,7 +159,7 @@ impl<T: Slot> KArena<T> {
         free.extend_with(CLASSES, NONE, GFP_KERNEL)?;
         Ok(Self {
             dir: KVec::with_capacity(chunks, GFP_KERNEL)?,
-            nchunks: AtomicUsize::new(0),
+            nchunks: KBox::new(AtomicUsize::new(0), GFP_KERNEL)?,
             top: 0,
             free,
             retired: KVec::new(),
@@ -193,6 +194,25 @@ impl<T: Slot> KArena<T> {
         // SAFETY: chunk `c` has `CHUNK` slots and `idx & (CHUNK - 1)` is
         // below that.
         Some(unsafe { chunk.add((idx & (CHUNK - 1)) as usize) })
+    }
+
+    /// A read handle for lock-free readers (the forwarding path).
+    pub(crate) fn view(&self) -> ArenaView<T> {
+        ArenaView {
+            dir: self.dir.as_ptr(),
+            cap: self.dir.capacity(),
+            nchunks: &*self.nchunks,
+        }
+    }
+
+    /// Makes slots `0..end` addressable (for tables indexed by id rather
+    /// than allocated by block), growing by whole chunks.
+    pub(crate) fn grow_to(&mut self, end: u32) -> Result<(), AllocError> {
+        while end > 0 && ((end - 1) >> CHUNK_SHIFT) as usize >= self.dir.len() {
+            self.grow()?;
+        }
+        self.top = self.top.max(end);
+        Ok(())
     }
 
     fn grow(&mut self) -> Result<(), AllocError> {
@@ -263,6 +283,45 @@ impl<T: Slot> KArena<T> {
             unsafe { T::store(p, T::from_link(old)) };
         }
         self.used = self.used.saturating_sub(u64::from(size));
+    }
+}
+
+/// Reads an arena's slots without the writer mutex: under
+/// `rcu_read_lock()` (softirq counts), while the arena lives. The module
+/// keeps views only in state it drops after the arenas' last reader is
+/// gone (rx handlers unregistered, `synchronize_net()`).
+pub(crate) struct ArenaView<T: Slot> {
+    /// The directory's buffer: its capacity is fixed at creation, so it
+    /// never moves; entries below `nchunks` are written before `nchunks`
+    /// is raised (release) and never change afterwards.
+    dir: *const *mut T,
+    cap: usize,
+    nchunks: *const AtomicUsize,
+}
+
+// SAFETY: a view only reads memory the arena keeps in place (atomically
+// for slots and the chunk count); see the type's documentation.
+unsafe impl<T: Slot> Send for ArenaView<T> {}
+// SAFETY: as above.
+unsafe impl<T: Slot> Sync for ArenaView<T> {}
+
+impl<T: Slot> ArenaRead<T> for ArenaView<T> {
+    #[inline]
+    fn get(&self, idx: u32) -> Option<T> {
+        let c = (idx >> CHUNK_SHIFT) as usize;
+        // SAFETY: `nchunks` points into the arena's box, alive as long as
+        // the view (type contract).
+        let n = unsafe { (*self.nchunks).load(Ordering::Acquire) };
+        if c >= n || c >= self.cap {
+            return None;
+        }
+        // SAFETY: `c` is below the published chunk count, so entry `c` of
+        // the fixed directory buffer was written before that count was
+        // released, and the acquire load above orders this read after it.
+        let chunk = unsafe { *self.dir.add(c) };
+        // SAFETY: chunk `c` has `CHUNK` slots, the index is below that, and
+        // slots are read atomically.
+        Some(unsafe { T::load(chunk.add((idx & (CHUNK - 1)) as usize)) })
     }
 }
 

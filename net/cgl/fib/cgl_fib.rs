@@ -25,13 +25,25 @@ use cgl_core::{cgl_event, sysfs_group};
 
 mod arena;
 mod chardev;
+mod fwd;
 // The kernel-free core is shared with the host tests; its API is wider
 // than the module's use of it.
 #[allow(unreachable_pub, dead_code)]
 mod lpm;
 mod mirror;
+// Kernel-free cores shared with the host tests.
+#[allow(unreachable_pub, dead_code)]
+mod neigh;
 mod netlink;
+mod netlink_fwd;
 mod nexthop;
+#[allow(unreachable_pub, dead_code)]
+mod pkt;
+mod skb;
+// Route requests as bytes, shared with the host tests and fuzzers like
+// `lpm`.
+#[allow(unreachable_pub, dead_code)]
+mod rtmsg;
 
 use arena::KArena;
 use lpm::{Key, Lpm, LpmError};
@@ -56,6 +68,10 @@ mod event_id {
     pub(crate) const FIB_DEL: u32 = 2;
     /// A limit was hit.
     pub(crate) const LIMIT: u32 = 3;
+    /// Neighbours did not answer.
+    pub(crate) const NEIGH_FAILED: u32 = 4;
+    /// An interface was bound to a FIB or unbound.
+    pub(crate) const PORT: u32 = 5;
 }
 
 /// Most FIBs at once (`CGL_FIB_MAX_FIBS`).
@@ -70,41 +86,8 @@ const RETIRE_PER_UPDATE: usize = 24;
 /// A trie over kernel arenas.
 type Trie<K> = Lpm<K, KArena<u64>, KArena<u32>>;
 
-/// An address family.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
-    /// IPv4.
-    V4,
-    /// IPv6.
-    V6,
-}
-
-impl Family {
-    /// From `AF_INET`/`AF_INET6`.
-    pub(crate) fn from_af(af: u8) -> Option<Self> {
-        match af {
-            2 => Some(Self::V4),
-            10 => Some(Self::V6),
-            _ => None,
-        }
-    }
-
-    /// `AF_INET`/`AF_INET6`.
-    pub(crate) fn af(self) -> u8 {
-        match self {
-            Self::V4 => 2,
-            Self::V6 => 10,
-        }
-    }
-
-    /// Address length in bytes.
-    pub(crate) fn addr_len(self) -> usize {
-        match self {
-            Self::V4 => 4,
-            Self::V6 => 16,
-        }
-    }
-}
+// An address family; defined with the request core.
+pub(crate) use rtmsg::Family;
 
 /// A FIB's bookkeeping.
 pub(crate) struct Fib {
@@ -128,6 +111,21 @@ fn lpm_fail(e: LpmError) -> Fail {
         LpmError::FibTableFull => (ENOSPC, c_str!("too many FIBs with routes")),
         LpmError::BadCapacity | LpmError::Corrupt => (EIO, c_str!("FIB structure corrupt")),
     }
+}
+
+// The request core's errnos are the kernel's.
+const _: () = assert!(
+    rtmsg::EINVAL == kernel::bindings::EINVAL as i32
+        && rtmsg::ERANGE == kernel::bindings::ERANGE as i32
+        && rtmsg::ENODEV == kernel::bindings::ENODEV as i32
+        && rtmsg::E2BIG == kernel::bindings::E2BIG as i32
+);
+
+/// A refusal of the request core ([`rtmsg`]) as errno and extack message.
+pub(crate) fn reject(r: rtmsg::Reject) -> Fail {
+    let msg = CStr::from_bytes_with_nul(r.msg.to_bytes_with_nul())
+        .unwrap_or(c_str!("invalid route request"));
+    (Error::from_errno(-r.errno), msg)
 }
 
 /// The writer state.
@@ -292,7 +290,7 @@ impl Inner {
     }
 
     /// Adds (or, with `replace`, replaces) a route.
-    pub(crate) fn add_route<K: Key>(
+    pub(crate) fn add_route<K: Key + Into<u128>>(
         &mut self,
         fib: u32,
         prefix: K,
@@ -314,6 +312,12 @@ impl Inner {
         if trie.reserve_retire(RETIRE_PER_UPDATE).is_err() {
             self.nh.put(id);
             return Err((ENOMEM, c_str!("out of memory")));
+        }
+        // The trie refuses such a prefix too, with the same message; the
+        // rule is the request core's, which the host tests check.
+        if let Err(e) = rtmsg::check_prefix(prefix.into(), len, K::BITS) {
+            self.nh.put(id);
+            return Err(reject(e));
         }
         let r = if replace {
             match trie.replace(fib, prefix, len, id) {
@@ -416,6 +420,7 @@ impl Inner {
     pub(crate) fn kick(&mut self) {
         self.v4.kick();
         self.v6.kick();
+        self.nh.kick();
     }
 
     fn memory(&self) -> u64 {
@@ -484,6 +489,42 @@ pub(crate) struct State {
     pub(crate) inner: Mutex<Inner>,
     #[pin]
     pub(crate) mirror: mirror::Mirror,
+    #[pin]
+    pub(crate) fwd: fwd::Fwd,
+    /// Netdevice notifier: unbinds devices that go away.
+    #[pin]
+    nb: NetdevNotifier,
+}
+
+/// The module's netdevice notifier block.
+#[repr(transparent)]
+struct NetdevNotifier(kernel::types::Opaque<kernel::bindings::notifier_block>);
+
+// SAFETY: the block is only handed to the notifier chain, which
+// synchronises its use.
+unsafe impl Send for NetdevNotifier {}
+// SAFETY: as above.
+unsafe impl Sync for NetdevNotifier {}
+
+/// Netdevice notifier callback.
+///
+/// # Safety
+///
+/// Called by the netdevice notifier chain, under RTNL.
+unsafe extern "C" fn netdev_event(
+    _nb: *mut kernel::bindings::notifier_block,
+    event: usize,
+    ptr: *mut core::ffi::c_void,
+) -> core::ffi::c_int {
+    if event == kernel::bindings::netdev_cmd_NETDEV_UNREGISTER as usize {
+        if let Some(st) = state() {
+            // SAFETY: the chain passes a `netdev_notifier_info`; RTNL is
+            // held, as `fwd::dev_unregister` requires.
+            let dev = unsafe { kernel::bindings::netdev_notifier_info_to_dev(ptr.cast()) };
+            fwd::dev_unregister(st, dev);
+        }
+    }
+    kernel::bindings::NOTIFY_DONE as core::ffi::c_int
 }
 
 static STATE: AtomicPtr<State> = AtomicPtr::new(core::ptr::null_mut());
@@ -693,19 +734,42 @@ struct CglFibModule {
 impl kernel::Module for CglFibModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let inner = Inner::new()?;
+        let fwd = fwd::Fwd::new(&inner)?;
         let state = KBox::pin_init(
-            pin_init!(State {
+            try_pin_init!(State {
                 inner <- kernel::new_mutex!(inner, "cgl_fib"),
                 mirror <- mirror::Mirror::new(),
-            }),
+                fwd <- fwd,
+                nb: NetdevNotifier(kernel::types::Opaque::new(kernel::bindings::notifier_block {
+                    notifier_call: Some(netdev_event),
+                    next: core::ptr::null_mut(),
+                    priority: 0,
+                })),
+            }? Error),
             GFP_KERNEL,
         )?;
         STATE.store(&*state as *const State as *mut State, Ordering::Release);
-        let family = netlink::register(module)?;
-        let dev = chardev::register(module)?;
-        let dir = cgl_core::sysfs::module_dir(c_str!("fib"))?;
-        dir.add_group(&ATTRS)?;
-        let reg = cgl_core::register_module(&MODULE_INFO)?;
+        let parts = (|| {
+            let family = netlink::register(module)?;
+            let dev = chardev::register(module)?;
+            let dir = cgl_core::sysfs::module_dir(c_str!("fib"))?;
+            dir.add_group(&ATTRS)?;
+            let reg = cgl_core::register_module(&MODULE_INFO)?;
+            // SAFETY: the block is pinned in the state, which outlives
+            // the registration (unregistered in `drop`).
+            let rc = unsafe { kernel::bindings::register_netdevice_notifier(state.nb.0.get()) };
+            if rc != 0 {
+                return Err(Error::from_errno(rc));
+            }
+            Ok((family, dev, dir, reg))
+        })();
+        let (family, dev, dir, reg) = match parts {
+            Ok(p) => p,
+            Err(e) => {
+                STATE.store(core::ptr::null_mut(), Ordering::Release);
+                return Err(e);
+            }
+        };
         Ok(Self {
             _dir: dir,
             _reg: reg,
@@ -718,6 +782,9 @@ impl kernel::Module for CglFibModule {
 
 impl Drop for CglFibModule {
     fn drop(&mut self) {
+        // SAFETY: registered in `init`.
+        unsafe { kernel::bindings::unregister_netdevice_notifier(self.state.nb.0.get()) };
+        fwd::unbind_all(&self.state);
         STATE.store(core::ptr::null_mut(), Ordering::Release);
         let _ = &self.state;
         // Readers of retired blocks are gone after a grace period; the

@@ -5,9 +5,9 @@
 //! `include/uapi/linux/cgl_fib.h`). The same checks and errnos as the
 //! netlink family apply.
 
-use super::netlink::{apply, check_nexthop, mask, RouteSpec};
-use super::nexthop::{Nexthop, RouteType};
-use super::{state, Family as Af};
+use super::netlink::apply;
+use super::rtmsg::{self, IocRoute};
+use super::{reject, state, Family as Af};
 use kernel::bindings;
 use kernel::c_str;
 use kernel::prelude::*;
@@ -29,45 +29,21 @@ fn errno(e: Error) -> isize {
     e.to_errno() as isize
 }
 
-/// The request's destination as key bits, checking the family.
-fn dst_bits(r: &Req, af: Af) -> u128 {
-    let mut buf = [0u8; 16];
-    let n = af.addr_len();
-    if let (Some(d), Some(s)) = (buf.get_mut(16 - n..), r.dst.get(..n)) {
-        d.copy_from_slice(s);
-    }
-    u128::from_be_bytes(buf)
-}
-
-fn route_of(r: &Req, af: Af) -> Result<RouteSpec> {
-    let rtype = RouteType::from_u8(r.type_).ok_or(EINVAL)?;
-    if r.reserved != [0; 3] || r.has_gateway > 1 || r.flags & !1 != 0 {
-        return Err(EINVAL);
-    }
-    let mut nh = Nexthop {
-        rtype,
-        gw_len: 0,
-        gw: [0; 16],
-        oif: r.oif,
-        metric: r.metric,
-    };
-    if r.has_gateway == 1 {
-        let n = af.addr_len();
-        if let (Some(d), Some(s)) = (nh.gw.get_mut(..n), r.gateway.get(..n)) {
-            d.copy_from_slice(s);
-        }
-        nh.gw_len = n as u8;
-    }
-    if nh.oif != 0 && !super::dev_exists(nh.oif) {
-        return Err(ENODEV);
-    }
-    check_nexthop(&nh).map_err(|(e, _)| e)?;
-    Ok(RouteSpec {
-        dst: dst_bits(r, af),
-        len: r.dst_len,
-        nh,
-    })
-}
+// `IocRoute` reads and writes the uapi struct's image at these offsets.
+const _: () = assert!(
+    SIZE == rtmsg::IOC_ROUTE_LEN
+        && core::mem::offset_of!(Req, fib_id) == 0
+        && core::mem::offset_of!(Req, family) == 4
+        && core::mem::offset_of!(Req, dst_len) == 5
+        && core::mem::offset_of!(Req, type_) == 6
+        && core::mem::offset_of!(Req, flags) == 7
+        && core::mem::offset_of!(Req, dst) == 8
+        && core::mem::offset_of!(Req, gateway) == 24
+        && core::mem::offset_of!(Req, has_gateway) == 40
+        && core::mem::offset_of!(Req, reserved) == 41
+        && core::mem::offset_of!(Req, oif) == 44
+        && core::mem::offset_of!(Req, metric) == 48
+);
 
 fn admin() -> Result {
     // SAFETY: plain capability check of the current task.
@@ -78,13 +54,15 @@ fn admin() -> Result {
     }
 }
 
-fn handle(cmd: u32, r: &mut Req) -> Result<bool> {
+fn handle(cmd: u32, r: &mut IocRoute) -> Result<bool> {
     let st = state().ok_or(ENODEV)?;
     let af = Af::from_af(r.family).ok_or(EINVAL)?;
     match cmd {
         IOC_ADD => {
             admin()?;
-            let spec = route_of(r, af)?;
+            let spec = r
+                .route_spec(af, super::dev_exists)
+                .map_err(|e| reject(e).0)?;
             let mut inner = st.inner.lock();
             let res = apply(&mut inner, af, r.fib_id, &spec, r.flags & 1 != 0);
             inner.kick();
@@ -96,7 +74,7 @@ fn handle(cmd: u32, r: &mut Req) -> Result<bool> {
             if r.flags != 0 {
                 return Err(EINVAL);
             }
-            let dst = dst_bits(r, af);
+            let dst = r.dst_bits(af);
             let mut inner = st.inner.lock();
             let res = match af {
                 Af::V4 => inner.del_route::<u32>(r.fib_id, dst as u32, r.dst_len),
@@ -110,7 +88,7 @@ fn handle(cmd: u32, r: &mut Req) -> Result<bool> {
             if r.flags & !2 != 0 {
                 return Err(EINVAL);
             }
-            let dst = dst_bits(r, af);
+            let dst = r.dst_bits(af);
             let bits = (af.addr_len() * 8) as u32;
             let mut inner = st.inner.lock();
             let found = if r.flags & 2 != 0 {
@@ -127,14 +105,14 @@ fn handle(cmd: u32, r: &mut Req) -> Result<bool> {
             .map_err(|(e, _)| e)?;
             let route = found.ok_or_else(|| Error::from_errno(-(bindings::ENETUNREACH as i32)))?;
             let nh = *inner.nh.get(route.nh).ok_or(EIO)?;
-            let p = mask(dst, route.len, bits).to_be_bytes();
+            let p = rtmsg::mask(dst, route.len, bits).to_be_bytes();
             r.dst = [0; 16];
             let n = af.addr_len();
             if let (Some(d), Some(s)) = (r.dst.get_mut(..n), p.get(16 - n..)) {
                 d.copy_from_slice(s);
             }
             r.dst_len = route.len;
-            r.type_ = nh.rtype as u8;
+            r.rtype = nh.rtype as u8;
             r.gateway = nh.gw;
             r.has_gateway = u8::from(nh.gw_len != 0);
             r.oif = nh.oif;
@@ -154,20 +132,19 @@ unsafe extern "C" fn ioctl(_file: *mut bindings::file, cmd: u32, arg: usize) -> 
     if !matches!(cmd, IOC_ADD | IOC_DEL | IOC_GET) {
         return errno(ENOTTY);
     }
-    // SAFETY: all-zero is a valid request.
-    let mut r: Req = unsafe { core::mem::zeroed() };
-    // SAFETY: `r` is writable for `SIZE` bytes; `arg` is a user pointer,
+    let mut buf = [0u8; rtmsg::IOC_ROUTE_LEN];
+    // SAFETY: `buf` is writable for `SIZE` bytes; `arg` is a user pointer,
     // checked by `copy_from_user`.
-    if unsafe { bindings::copy_from_user((&mut r as *mut Req).cast(), arg as _, SIZE as _) } != 0 {
+    if unsafe { bindings::copy_from_user(buf.as_mut_ptr().cast(), arg as _, SIZE as _) } != 0 {
         return errno(EFAULT);
     }
+    let mut r = IocRoute::from_bytes(&buf);
     match handle(cmd, &mut r) {
         Ok(false) => 0,
         Ok(true) => {
+            let out = r.to_bytes();
             // SAFETY: as above, the other way.
-            if unsafe { bindings::copy_to_user(arg as _, (&r as *const Req).cast(), SIZE as _) }
-                != 0
-            {
+            if unsafe { bindings::copy_to_user(arg as _, out.as_ptr().cast(), SIZE as _) } != 0 {
                 return errno(EFAULT);
             }
             0

@@ -3,14 +3,16 @@
 //! The `cgl_fib` generic netlink family (`include/uapi/linux/cgl_fib.h`).
 
 use super::lpm::Key;
-use super::nexthop::{Nexthop, RouteType};
-use super::{state, Fail, Family as Af, FamilyTrie, Inner, Route};
+use super::rtmsg::{self, RouteAttrs, RouteSpec};
+use super::{reject, state, Fail, Family as Af, FamilyTrie, Inner, Route};
 use cgl_core::genl::{
     Attr, DoIt, Dump, DumpIt, Family, FamilySpec, Op, Policy, Registration, Request, Writer,
 };
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::uapi;
+
+use super::netlink_fwd as nf;
 
 cgl_core::uapi_consts!(u8;
     CMD_NEWFIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_NEWFIB,
@@ -22,9 +24,16 @@ cgl_core::uapi_consts!(u8;
     CMD_FIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_FIB,
     CMD_ROUTE = uapi::cgl_fib_cmd_CGL_FIB_CMD_ROUTE,
     CMD_MIRROR = uapi::cgl_fib_cmd_CGL_FIB_CMD_MIRROR,
+    CMD_BIND = uapi::cgl_fib_cmd_CGL_FIB_CMD_BIND,
+    CMD_UNBIND = uapi::cgl_fib_cmd_CGL_FIB_CMD_UNBIND,
+    CMD_GETPORT = uapi::cgl_fib_cmd_CGL_FIB_CMD_GETPORT,
+    CMD_NEWNEIGH = uapi::cgl_fib_cmd_CGL_FIB_CMD_NEWNEIGH,
+    CMD_DELNEIGH = uapi::cgl_fib_cmd_CGL_FIB_CMD_DELNEIGH,
+    CMD_GETNEIGH = uapi::cgl_fib_cmd_CGL_FIB_CMD_GETNEIGH,
+    CMD_SETFIB = uapi::cgl_fib_cmd_CGL_FIB_CMD_SETFIB,
 );
 
-cgl_core::uapi_consts!(u16;
+cgl_core::uapi_consts!(pub(crate) u16;
     A_FIB_ID = uapi::cgl_fib_attr_CGL_FIB_A_FIB_ID,
     A_FAMILY = uapi::cgl_fib_attr_CGL_FIB_A_FAMILY,
     A_DST = uapi::cgl_fib_attr_CGL_FIB_A_DST,
@@ -45,6 +54,19 @@ cgl_core::uapi_consts!(u16;
     A_TABLE = uapi::cgl_fib_attr_CGL_FIB_A_TABLE,
 );
 
+// The request core (`rtmsg`) decodes routes with the uapi's numbers.
+const _: () = assert!(
+    rtmsg::A_FIB_ID == A_FIB_ID
+        && rtmsg::A_FAMILY == A_FAMILY
+        && rtmsg::A_DST == A_DST
+        && rtmsg::A_DST_LEN == A_DST_LEN
+        && rtmsg::A_TYPE == A_TYPE
+        && rtmsg::A_GATEWAY == A_GATEWAY
+        && rtmsg::A_OIF == A_OIF
+        && rtmsg::A_METRIC == A_METRIC
+        && rtmsg::BATCH_MAX == uapi::CGL_FIB_BATCH_MAX as usize
+);
+
 /// Attributes of one route in a batch (types up to METRIC).
 static ROUTE_POLICY: [Policy; 9] = [
     Policy::reject(),         // UNSPEC
@@ -59,29 +81,36 @@ static ROUTE_POLICY: [Policy; 9] = [
 ];
 
 static POLICY: [Policy; uapi::cgl_fib_attr___CGL_FIB_A_MAX as usize] = [
-    Policy::reject(),                    // UNSPEC
-    Policy::u32(),                       // FIB_ID
-    Policy::u8_range(2, 10),             // FAMILY
-    Policy::binary(16),                  // DST
-    Policy::u8_range(0, 128),            // DST_LEN
-    Policy::u8_range(0, 3),              // TYPE
-    Policy::binary(16),                  // GATEWAY
-    Policy::u32(),                       // OIF
-    Policy::u32(),                       // METRIC
-    Policy::binary(16),                  // ADDR
-    Policy::flag(),                      // REPLACE
-    Policy::nested_array(&ROUTE_POLICY), // BATCH
-    Policy::reject(),                    // ROUTE
-    Policy::reject(),                    // ROUTES4
-    Policy::reject(),                    // ROUTES6
-    Policy::reject(),                    // LOOKUPS
-    Policy::reject(),                    // MISSES
-    Policy::reject(),                    // DONE
-    Policy::reject(),                    // PAD
-    Policy::u32(),                       // TABLE
+    Policy::reject(),                        // UNSPEC
+    Policy::u32(),                           // FIB_ID
+    Policy::u8_range(2, 10),                 // FAMILY
+    Policy::binary(16),                      // DST
+    Policy::u8_range(0, 128),                // DST_LEN
+    Policy::u8_range(0, 3),                  // TYPE
+    Policy::binary(16),                      // GATEWAY
+    Policy::u32(),                           // OIF
+    Policy::u32(),                           // METRIC
+    Policy::binary(16),                      // ADDR
+    Policy::flag(),                          // REPLACE
+    Policy::nested_array(&ROUTE_POLICY),     // BATCH
+    Policy::reject(),                        // ROUTE
+    Policy::reject(),                        // ROUTES4
+    Policy::reject(),                        // ROUTES6
+    Policy::reject(),                        // LOOKUPS
+    Policy::reject(),                        // MISSES
+    Policy::reject(),                        // DONE
+    Policy::reject(),                        // PAD
+    Policy::u32(),                           // TABLE
+    Policy::nested_array(&nf::LOCAL_POLICY), // LOCALS
+    Policy::reject(),                        // LOCAL
+    Policy::binary(6),                       // LLADDR
+    Policy::reject(),                        // NEIGH_STATE
+    Policy::u32(),                           // NEIGH_LIMIT
+    Policy::reject(),                        // NEIGHS
+    Policy::reject(),                        // STATS
 ];
 
-static OPS: [Op; 7] = [
+static OPS: [Op; 14] = [
     Op::new(CMD_NEWFIB).doit::<NewFib>(),
     Op::new(CMD_DELFIB).doit::<DelFib>(),
     Op::new(CMD_GETFIB).doit::<GetFib>().dumpit::<DumpFibs>(),
@@ -91,6 +120,15 @@ static OPS: [Op; 7] = [
         .doit::<GetRoute>()
         .dumpit::<DumpRoutes>(),
     Op::new(CMD_MIRROR).doit::<SetMirror>(),
+    Op::new(CMD_BIND).doit::<nf::Bind>(),
+    Op::new(CMD_UNBIND).doit::<nf::Unbind>(),
+    Op::new(CMD_GETPORT)
+        .doit::<nf::GetPort>()
+        .dumpit::<nf::DumpPorts>(),
+    Op::new(CMD_NEWNEIGH).doit::<nf::NewNeigh>(),
+    Op::new(CMD_DELNEIGH).doit::<nf::DelNeigh>(),
+    Op::new(CMD_GETNEIGH).dumpit::<nf::DumpNeighs>(),
+    Op::new(CMD_SETFIB).doit::<nf::SetFib>(),
 ];
 
 static SPEC: FamilySpec = FamilySpec {
@@ -126,12 +164,12 @@ fn ENETUNREACH() -> Error {
     errno(kernel::bindings::ENETUNREACH)
 }
 
-fn fail(req: &Request<'_>, (e, msg): Fail, attr: Option<u16>) -> Error {
+pub(crate) fn fail(req: &Request<'_>, (e, msg): Fail, attr: Option<u16>) -> Error {
     req.fail(e, msg, attr)
 }
 
 /// Modifying FIBs and routes takes CAP_NET_ADMIN.
-fn admin(req: &Request<'_>) -> Result {
+pub(crate) fn admin(req: &Request<'_>) -> Result {
     // SAFETY: plain capability check of the current task.
     if unsafe { kernel::bindings::capable(kernel::bindings::CAP_NET_ADMIN as i32) } {
         Ok(())
@@ -140,11 +178,11 @@ fn admin(req: &Request<'_>) -> Result {
     }
 }
 
-fn fib_id(req: &Request<'_>) -> Result<u32> {
+pub(crate) fn fib_id(req: &Request<'_>) -> Result<u32> {
     req.require(A_FIB_ID)?.u32()
 }
 
-fn family(req: &Request<'_>) -> Result<Af> {
+pub(crate) fn family(req: &Request<'_>) -> Result<Af> {
     let a = req.require(A_FAMILY)?.u8()?;
     Af::from_af(a).ok_or_else(|| {
         req.fail(
@@ -157,110 +195,7 @@ fn family(req: &Request<'_>) -> Result<Af> {
 
 /// An address attribute of family `af`, as the key type's bits.
 fn addr_bits(a: &Attr<'_>, af: Af) -> core::result::Result<u128, Fail> {
-    let b = a.bytes();
-    if b.len() != af.addr_len() {
-        return Err((
-            EINVAL,
-            match af {
-                Af::V4 => c_str!("an IPv4 address is 4 bytes"),
-                Af::V6 => c_str!("an IPv6 address is 16 bytes"),
-            },
-        ));
-    }
-    let mut buf = [0u8; 16];
-    buf.get_mut(16 - b.len()..)
-        .ok_or((EINVAL, c_str!("bad address")))?
-        .copy_from_slice(b);
-    Ok(u128::from_be_bytes(buf))
-}
-
-/// One route's fields, from the request or from a batch entry.
-pub(crate) struct RouteSpec {
-    pub(crate) dst: u128,
-    pub(crate) len: u8,
-    pub(crate) nh: Nexthop,
-}
-
-/// Reads DST, DST_LEN, TYPE, GATEWAY, OIF, METRIC (`get(attr)`).
-fn route_spec<'a>(
-    af: Af,
-    get: impl Fn(u16) -> Option<Attr<'a>>,
-    known_oif: &mut u32,
-) -> core::result::Result<RouteSpec, (Fail, Option<u16>)> {
-    let dst = get(A_DST).ok_or(((EINVAL, c_str!("missing destination (DST)")), Some(A_DST)))?;
-    let dst = addr_bits(&dst, af).map_err(|f| (f, Some(A_DST)))?;
-    let len = get(A_DST_LEN)
-        .ok_or((
-            (EINVAL, c_str!("missing prefix length (DST_LEN)")),
-            Some(A_DST_LEN),
-        ))?
-        .u8()
-        .map_err(|e| ((e, c_str!("bad prefix length")), Some(A_DST_LEN)))?;
-    let rtype = match get(A_TYPE) {
-        Some(a) => a
-            .u8()
-            .ok()
-            .and_then(RouteType::from_u8)
-            .ok_or(((EINVAL, c_str!("bad route type")), Some(A_TYPE)))?,
-        None => RouteType::Unicast,
-    };
-    let mut nh = Nexthop {
-        rtype,
-        gw_len: 0,
-        gw: [0; 16],
-        oif: 0,
-        metric: 0,
-    };
-    if let Some(g) = get(A_GATEWAY) {
-        let b = g.bytes();
-        if b.len() != af.addr_len() {
-            return Err((
-                (EINVAL, c_str!("gateway of another family than the route")),
-                Some(A_GATEWAY),
-            ));
-        }
-        if let Some(d) = nh.gw.get_mut(..b.len()) {
-            d.copy_from_slice(b);
-        }
-        nh.gw_len = b.len() as u8;
-    }
-    if let Some(o) = get(A_OIF) {
-        nh.oif = o
-            .u32()
-            .map_err(|e| ((e, c_str!("bad interface index")), Some(A_OIF)))?;
-        // A batch names the same interface again and again.
-        if nh.oif != *known_oif {
-            if nh.oif == 0 || !super::dev_exists(nh.oif) {
-                return Err(((ENODEV, c_str!("no such interface")), Some(A_OIF)));
-            }
-            *known_oif = nh.oif;
-        }
-    }
-    if let Some(m) = get(A_METRIC) {
-        nh.metric = m
-            .u32()
-            .map_err(|e| ((e, c_str!("bad metric")), Some(A_METRIC)))?;
-    }
-    check_nexthop(&nh).map_err(|f| (f, None))?;
-    Ok(RouteSpec { dst, len, nh })
-}
-
-/// The rules every route's nexthop obeys, whatever interface it came
-/// through: unicast routes have a gateway or an interface, other types
-/// have neither.
-pub(crate) fn check_nexthop(nh: &Nexthop) -> core::result::Result<(), Fail> {
-    match nh.rtype {
-        RouteType::Unicast if nh.gw_len == 0 && nh.oif == 0 => Err((
-            EINVAL,
-            c_str!("a unicast route needs a gateway or an interface"),
-        )),
-        RouteType::Unicast => Ok(()),
-        _ if nh.gw_len != 0 || nh.oif != 0 => Err((
-            EINVAL,
-            c_str!("only unicast routes have a gateway or an interface"),
-        )),
-        _ => Ok(()),
-    }
+    rtmsg::addr_bits(a.bytes(), af).map_err(reject)
 }
 
 /// Applies one route to the trie of `af`.
@@ -283,9 +218,20 @@ impl DoIt for NewFib {
     fn doit(req: &mut Request<'_>) -> Result {
         admin(req)?;
         let id = fib_id(req)?;
+        let limit = nf::limit_attr(req)?;
         let st = state().ok_or(ENODEV)?;
-        let r = st.inner.lock().new_fib(id);
-        r.map_err(|f| fail(req, f, Some(A_FIB_ID)))
+        let mut inner = st.inner.lock();
+        inner
+            .new_fib(id)
+            .map_err(|f| fail(req, f, Some(A_FIB_ID)))?;
+        if let Some(l) = limit {
+            if let Err(f) = nf::set_limit(id, l) {
+                // No half-made FIB: take it back.
+                let _ = inner.del_fib(id);
+                return Err(fail(req, f, None));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -316,9 +262,17 @@ impl DoIt for DelFib {
         admin(req)?;
         let id = fib_id(req)?;
         let st = state().ok_or(ENODEV)?;
+        if st.fwd.fib_busy(id) {
+            return Err(req.fail(
+                EBUSY,
+                c_str!("interfaces are bound to the FIB (unbind them first)"),
+                Some(A_FIB_ID),
+            ));
+        }
         let r = st.inner.lock().del_fib(id);
         if r.is_ok() {
             st.mirror.forget(id);
+            super::fwd::neigh_del_fib(st, id);
         }
         r.map_err(|f| fail(req, f, Some(A_FIB_ID)))
     }
@@ -332,7 +286,8 @@ fn put_fib(w: &mut Writer, f: &super::Fib) -> Result {
     w.put_u64(A_ROUTES4, f.routes4)?;
     w.put_u64(A_ROUTES6, f.routes6)?;
     w.put_u64(A_LOOKUPS, f.lookups)?;
-    w.put_u64(A_MISSES, f.misses)
+    w.put_u64(A_MISSES, f.misses)?;
+    nf::put_fib_fwd(w, f.id)
 }
 
 struct GetFib;
@@ -382,7 +337,9 @@ impl DoIt for NewRoute {
         let replace = req.attr(A_REPLACE).is_some();
         let st = state().ok_or(ENODEV)?;
         let Some(batch) = req.attr(A_BATCH) else {
-            let r = route_spec(af, |t| req.attr(t), &mut 0).map_err(|(f, a)| fail(req, f, a))?;
+            let attrs = RouteAttrs::from_fn(|t| req.attr(t).map(|a| a.bytes()));
+            let r = rtmsg::route_spec(af, &attrs, &mut 0, super::dev_exists)
+                .map_err(|(f, a)| fail(req, reject(f), a))?;
             let mut inner = st.inner.lock();
             let res = apply(&mut inner, af, fib, &r, replace);
             inner.kick();
@@ -396,20 +353,16 @@ impl DoIt for NewRoute {
         {
             let mut inner = st.inner.lock();
             let mut known_oif = 0;
-            for (i, entry) in batch.nested().enumerate() {
-                if i >= uapi::CGL_FIB_BATCH_MAX as usize {
-                    err = Some((i, (E2BIG, c_str!("batch too long"))));
+            for (i, entry) in rtmsg::Attrs::new(batch.bytes()).enumerate() {
+                if i >= rtmsg::BATCH_MAX {
+                    err = Some((i, reject(rtmsg::Reject::BATCH_TOO_LONG)));
                     break;
                 }
-                let attrs = entry.parse_nested::<9>();
-                let spec = route_spec(
-                    af,
-                    |t| attrs.get(usize::from(t)).copied().flatten(),
-                    &mut known_oif,
-                );
+                let attrs = RouteAttrs::parse(entry.payload);
+                let spec = rtmsg::route_spec(af, &attrs, &mut known_oif, super::dev_exists);
                 let r = match spec {
                     Ok(r) => apply(&mut inner, af, fib, &r, replace),
-                    Err((f, _)) => Err(f),
+                    Err((f, _)) => Err(reject(f)),
                 };
                 if let Err(f) = r {
                     err = Some((i, f));
@@ -487,17 +440,6 @@ fn put_route(
     w.put_u32(A_METRIC, nh.metric)
 }
 
-/// `addr` with the bits after `len` cleared, for a family of `bits`.
-pub(crate) fn mask(addr: u128, len: u8, bits: u32) -> u128 {
-    let keep = u32::from(len).min(bits);
-    if keep == 0 {
-        return 0;
-    }
-    let m = u128::MAX << (bits - keep);
-    let m = if bits == 32 { m & 0xffff_ffff } else { m };
-    addr & m
-}
-
 struct GetRoute;
 
 impl DoIt for GetRoute {
@@ -516,7 +458,7 @@ impl DoIt for GetRoute {
                 }
                 .map_err(|f| fail(req, f, Some(A_FIB_ID)))?;
                 let bits = (af.addr_len() * 8) as u32;
-                (r.as_ref().map_or(0, |r| mask(addr, r.len, bits)), r)
+                (r.as_ref().map_or(0, |r| rtmsg::mask(addr, r.len, bits)), r)
             } else {
                 let dst =
                     addr_bits(&req.require(A_DST)?, af).map_err(|f| fail(req, f, Some(A_DST)))?;

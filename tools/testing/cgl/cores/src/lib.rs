@@ -19,6 +19,19 @@ pub mod deadline;
 #[path = "../../../../../net/cgl/fib/lpm.rs"]
 pub mod lpm;
 
+/// Route requests of the multi-FIB module as bytes: netlink attributes and
+/// the ioctl struct (`net/cgl/fib/rtmsg.rs`).
+#[path = "../../../../../net/cgl/fib/rtmsg.rs"]
+pub mod rtmsg;
+
+/// Packet formats of the multi-FIB forwarding path (`net/cgl/fib/pkt.rs`).
+#[path = "../../../../../net/cgl/fib/pkt.rs"]
+pub mod pkt;
+
 /// ELF signature section of DigSig (`security/cgl_digsig/elfsig.rs`).
 #[path = "../../../../../security/cgl_digsig/elfsig.rs"]
 pub mod elfsig;
+
+/// Neighbour table (ARP/NDP) of the multi-FIB module (`net/cgl/fib/neigh.rs`).
+#[path = "../../../../../net/cgl/fib/neigh.rs"]
+pub mod neigh;
