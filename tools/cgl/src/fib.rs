@@ -6,13 +6,21 @@
 //! # Syntax
 //!
 //! ```text
-//! cgl-ctl fib add ID | del ID | show ID | list
+//! cgl-ctl fib add ID [neigh-limit N] | del ID | show ID | list
+//! cgl-ctl fib set ID neigh-limit N
+//! cgl-ctl fib mirror ID table N
+//! cgl-ctl fib bind dev IFNAME fib ID [addr ADDR/LEN]...
+//! cgl-ctl fib unbind dev IFNAME | ports [dev IFNAME] [fib ID]
 //! cgl-ctl [-4|-6] route add|replace [TYPE] PREFIX [via GW] [dev IFNAME] [metric N] fib ID
 //! cgl-ctl [-4|-6] route del PREFIX fib ID
 //! cgl-ctl [-4|-6] route get ADDR|PREFIX fib ID
 //! cgl-ctl [-4|-6] route show fib ID
 //! cgl-ctl [-4|-6] -b|--batch|-batch FILE|-
 //! ```
+//!
+//! `fib bind`, `unbind` and `ports` and the packet counters are in
+//! [`crate::port`], `neigh` in [`crate::neigh`]; both reuse this module's
+//! parsing helpers and its [`Session`].
 //!
 //! As with `ip route`, the words after the verb come in any order; the
 //! prefix is the first word that is no keyword (or follows `to`). `TYPE`
@@ -77,26 +85,175 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::genl::{self, AttrMap, Family, GenlMsg, GenlSocket, RawMsg, NLA_MAX_LEN};
+use crate::neigh::{self, NeighOp};
+use crate::port::{self, PortInfo, Stats};
 use crate::uapi::*;
 use crate::{columns, open, out, out_json, Cli, Fail};
 
 /// `fib` subcommands.
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum FibCmd {
-    /// Create FIB ID (any number 0-4294967294).
-    Add(FibId),
+    /// Create FIB ID (any number 0-4294967294): add ID [neigh-limit N].
+    ///
+    /// neigh-limit: most neighbours (ARP/NDP entries) the FIB may hold
+    /// (default 1024).
+    Add(FibOpts),
     /// Delete FIB ID and all its routes.
     #[command(visible_alias = "delete")]
     Del(FibId),
-    /// List the FIBs: id, IPv4 routes, IPv6 routes, lookups, misses.
+    /// List the FIBs: id, IPv4 routes, IPv6 routes, lookups, misses, and
+    /// neighbours, their limit, packets received and forwarded.
     #[command(visible_alias = "ls")]
     List,
-    /// Show the counters of FIB ID.
+    /// Show the counters of FIB ID: routes, lookups, neighbours and the
+    /// packet counters of its interfaces.
     Show(FibId),
+    /// Change a FIB's settings: set ID neigh-limit N.
+    Set(FibOpts),
     /// Make FIB ID mirror kernel IPv4 routing table N: its routes are
     /// copied and every change made with ip route (or a routing daemon)
     /// follows. `table 0` stops mirroring; the FIB keeps its routes.
     Mirror(MirrorArgs),
+    /// Bind an interface to a FIB: dev IFNAME fib ID [addr ADDR/LEN]...
+    ///
+    /// From then on the FIB forwards the interface's IPv4 and IPv6 packets
+    /// and answers its ARP/NDP; they no longer reach the host's stack.
+    /// addr: a router address on the interface, with its prefix length
+    /// (10.0.0.1/24, 2001:db8:1::1/64), up to 8 per family. Binding a bound
+    /// interface replaces its FIB and addresses.
+    ///
+    /// Example: cgl-ctl fib bind dev veth0 fib 10 addr 10.0.0.1/24
+    Bind(Words),
+    /// Unbind an interface: dev IFNAME. Its neighbours go.
+    Unbind(Words),
+    /// List the bound interfaces: [dev IFNAME] [fib ID]. Columns: device,
+    /// FIB, addresses, and the packet counters (rx, forwarded, local,
+    /// noroute, ttl, blackhole, toobig, unresolved, drops, icmp, arp).
+    Ports(Words),
+}
+
+/// A FIB id and options: `ID [neigh-limit N]`.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct FibOpts {
+    /// FIB id: 0-4294967294.
+    #[arg(value_name = "ID", value_parser = parse_fib_id)]
+    pub id: u32,
+    /// neigh-limit N: most neighbours the FIB may hold.
+    #[arg(value_name = "OPTION")]
+    pub words: Vec<String>,
+}
+
+/// A parsed and checked `fib` command: devices resolved, words parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FibOp {
+    /// `fib add`.
+    Add {
+        /// FIB id.
+        id: u32,
+        /// Its neighbour limit, if given.
+        neigh_limit: Option<u32>,
+    },
+    /// `fib del`.
+    Del(u32),
+    /// `fib list`.
+    List,
+    /// `fib show`.
+    Show(u32),
+    /// `fib set`.
+    Set {
+        /// FIB id.
+        id: u32,
+        /// Its new neighbour limit.
+        neigh_limit: u32,
+    },
+    /// `fib mirror`.
+    Mirror {
+        /// FIB id.
+        id: u32,
+        /// Kernel routing table (0: stop).
+        table: u32,
+    },
+    /// `fib bind`.
+    Bind(port::Bind),
+    /// `fib unbind`: the interface index.
+    Unbind(u32),
+    /// `fib ports`.
+    Ports {
+        /// Only this interface (asked of the kernel).
+        oif: Option<u32>,
+        /// Only the interfaces of this FIB.
+        fib: Option<u32>,
+    },
+}
+
+/// Parses `neigh-limit N` options (the words after `fib add|set ID`).
+fn parse_fib_opts(words: &[&str]) -> Result<Option<u32>, String> {
+    let mut limit = None;
+    let mut given = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        i += 1;
+        match w {
+            "neigh-limit" => take(
+                words,
+                &mut i,
+                "neigh-limit",
+                "a number",
+                &mut limit,
+                &mut given,
+            )?,
+            _ => return Err(format!("unexpected '{w}'")),
+        }
+    }
+    limit
+        .map(|l| {
+            l.parse::<u32>()
+                .ok()
+                .filter(|_| l.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| format!("'{l}' is not a neighbour limit (0-4294967295)"))
+        })
+        .transpose()
+}
+
+impl FibOp {
+    /// The operation of a `fib` command line; device names are resolved
+    /// through `names`.
+    pub fn from_cmd(c: &FibCmd, names: &mut IfNames) -> Result<FibOp, String> {
+        Ok(match c {
+            FibCmd::Add(o) => FibOp::Add {
+                id: o.id,
+                neigh_limit: parse_fib_opts(&words(&o.words))?,
+            },
+            FibCmd::Set(o) => FibOp::Set {
+                id: o.id,
+                neigh_limit: set_limit(parse_fib_opts(&words(&o.words))?)?,
+            },
+            FibCmd::Del(f) => FibOp::Del(f.id),
+            FibCmd::List => FibOp::List,
+            FibCmd::Show(f) => FibOp::Show(f.id),
+            FibCmd::Mirror(m) => FibOp::Mirror {
+                id: m.id,
+                table: m.table,
+            },
+            FibCmd::Bind(w) => FibOp::Bind(port::parse_bind(&words(&w.words), names)?),
+            FibCmd::Unbind(w) => FibOp::Unbind(port::parse_unbind(&words(&w.words), names)?),
+            FibCmd::Ports(w) => {
+                let (oif, fib) = port::parse_ports(&words(&w.words), names)?;
+                FibOp::Ports { oif, fib }
+            }
+        })
+    }
+}
+
+/// The words of a command line, as `&str`.
+fn words(w: &[String]) -> Vec<&str> {
+    w.iter().map(String::as_str).collect()
+}
+
+/// The limit `fib set` needs.
+fn set_limit(l: Option<u32>) -> Result<u32, String> {
+    l.ok_or_else(|| "nothing to set: fib set ID neigh-limit N".into())
 }
 
 /// `fib mirror ID table N`.
@@ -159,7 +316,7 @@ pub enum RouteCmd {
 /// The words of a `route` subcommand.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
 pub struct Words {
-    /// Words, as ip route takes them (see the command's help).
+    /// Words, as ip takes them (see the command's help).
     #[arg(value_name = "ARGS")]
     pub words: Vec<String>,
 }
@@ -649,7 +806,7 @@ struct Spec<'a> {
 }
 
 /// Sets `slot` from the word after keyword `kw`.
-fn take<'a>(
+pub(crate) fn take<'a>(
     words: &[&'a str],
     i: &mut usize,
     kw: &'static str,
@@ -873,34 +1030,45 @@ pub fn parse_route(
     })
 }
 
+/// The `fib` commands, for messages.
+const FIB_VERBS: &str = "add, del, set, list, show, mirror, bind, unbind, ports";
+
 /// Parses the words of a `fib` command (after `fib`), as a batch line
-/// gives them.
-pub fn parse_fib(words: &[&str]) -> Result<FibCmd, String> {
-    let id = |w: &[&str]| -> Result<FibId, String> {
+/// gives them; device names are resolved through `names`.
+pub fn parse_fib(words: &[&str], names: &mut IfNames) -> Result<FibOp, String> {
+    let id = |w: &[&str]| -> Result<u32, String> {
         match w {
-            [id] => Ok(FibId {
-                id: parse_fib_id(id)?,
-            }),
+            [id] => parse_fib_id(id),
             [] => Err("missing the FIB id".into()),
             [_, extra, ..] => Err(format!("unexpected '{extra}'")),
         }
     };
     match words {
-        ["add", rest @ ..] => Ok(FibCmd::Add(id(rest)?)),
-        ["del" | "delete", rest @ ..] => Ok(FibCmd::Del(id(rest)?)),
-        ["show", rest @ ..] => Ok(FibCmd::Show(id(rest)?)),
-        ["mirror", id, "table", t] => Ok(FibCmd::Mirror(MirrorArgs {
+        ["add"] | ["set"] => Err("missing the FIB id".into()),
+        ["add", id, rest @ ..] => Ok(FibOp::Add {
             id: parse_fib_id(id)?,
-            kw: "table".into(),
+            neigh_limit: parse_fib_opts(rest)?,
+        }),
+        ["set", id, rest @ ..] => Ok(FibOp::Set {
+            id: parse_fib_id(id)?,
+            neigh_limit: set_limit(parse_fib_opts(rest)?)?,
+        }),
+        ["del" | "delete", rest @ ..] => Ok(FibOp::Del(id(rest)?)),
+        ["show", rest @ ..] => Ok(FibOp::Show(id(rest)?)),
+        ["mirror", id, "table", t] => Ok(FibOp::Mirror {
+            id: parse_fib_id(id)?,
             table: t.parse().map_err(|_| format!("bad table id '{t}'"))?,
-        })),
+        }),
         ["mirror", ..] => Err("usage: fib mirror ID table N".into()),
-        ["list" | "ls"] => Ok(FibCmd::List),
+        ["list" | "ls"] => Ok(FibOp::List),
         ["list" | "ls", extra, ..] => Err(format!("unexpected '{extra}'")),
-        [w, ..] => Err(format!(
-            "unknown fib command '{w}' (add, del, list, show, mirror)"
-        )),
-        [] => Err("missing the fib command (add, del, list, show, mirror)".into()),
+        ["bind", rest @ ..] => port::parse_bind(rest, names).map(FibOp::Bind),
+        ["unbind", rest @ ..] => port::parse_unbind(rest, names).map(FibOp::Unbind),
+        ["ports", rest @ ..] => {
+            port::parse_ports(rest, names).map(|(oif, fib)| FibOp::Ports { oif, fib })
+        }
+        [w, ..] => Err(format!("unknown fib command '{w}' ({FIB_VERBS})")),
+        [] => Err(format!("missing the fib command ({FIB_VERBS})")),
     }
 }
 
@@ -910,7 +1078,7 @@ pub fn parse_fib(words: &[&str]) -> Result<FibCmd, String> {
 
 /// Where attributes go: an [`AttrMap`] (one request) or a [`RawMsg`] (a
 /// batch), so a route is encoded by one function for both.
-trait Put {
+pub(crate) trait Put {
     fn put_bytes(&mut self, ty: u16, data: &[u8]);
 }
 
@@ -927,7 +1095,7 @@ impl Put for RawMsg {
 }
 
 /// Puts an address attribute: 4 or 16 bytes, network order.
-fn put_addr(p: &mut impl Put, ty: u16, a: IpAddr) {
+pub(crate) fn put_addr(p: &mut impl Put, ty: u16, a: IpAddr) {
     match a {
         IpAddr::V4(v) => p.put_bytes(ty, &v.octets()),
         IpAddr::V6(v) => p.put_bytes(ty, &v.octets()),
@@ -1120,7 +1288,7 @@ fn index_in_message(m: &str) -> Option<usize> {
 // ---------------------------------------------------------------------
 
 /// An address attribute of family `af`.
-fn decode_addr(bytes: &[u8], af: Af, what: &str) -> genl::Result<IpAddr> {
+pub(crate) fn decode_addr(bytes: &[u8], af: Af, what: &str) -> genl::Result<IpAddr> {
     match (af, bytes.len()) {
         (Af::V4, 4) => Ok(IpAddr::V4(Ipv4Addr::from(
             <[u8; 4]>::try_from(bytes).expect("4 bytes"),
@@ -1129,7 +1297,7 @@ fn decode_addr(bytes: &[u8], af: Af, what: &str) -> genl::Result<IpAddr> {
             <[u8; 16]>::try_from(bytes).expect("16 bytes"),
         ))),
         (_, n) => Err(genl::Error::Malformed(format!(
-            "{what} of {n} bytes in an {} route",
+            "{what} of {n} bytes, not an {} address",
             af.name()
         ))),
     }
@@ -1267,7 +1435,8 @@ pub fn get_json(lookup: &Lookup, fib: u32, r: &Route, names: &mut IfNames) -> Va
     Value::Array(vec![v])
 }
 
-/// A FIB and its counters (a CGL_FIB_CMD_FIB reply).
+/// A FIB and its counters (a CGL_FIB_CMD_FIB reply). The neighbour and
+/// packet counters are `None` from a kernel that does not send them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FibInfo {
     /// FIB id.
@@ -1280,6 +1449,12 @@ pub struct FibInfo {
     pub lookups: u64,
     /// Lookups that found no route.
     pub misses: u64,
+    /// Neighbours held.
+    pub neighs: Option<u32>,
+    /// Most neighbours it may hold.
+    pub neigh_limit: Option<u32>,
+    /// Packet counters, summed over its interfaces.
+    pub stats: Option<Stats>,
 }
 
 impl FibInfo {
@@ -1293,42 +1468,91 @@ impl FibInfo {
             routes6: a.u64(CGL_FIB_A_ROUTES6)?.unwrap_or(0),
             lookups: a.u64(CGL_FIB_A_LOOKUPS)?.unwrap_or(0),
             misses: a.u64(CGL_FIB_A_MISSES)?.unwrap_or(0),
+            neighs: a.u32(CGL_FIB_A_NEIGHS)?,
+            neigh_limit: a.u32(CGL_FIB_A_NEIGH_LIMIT)?,
+            stats: Stats::from_attrs(a)?,
         })
     }
 
-    /// The FIB as JSON.
+    /// The FIB as JSON: `fib`, `routes4`, `routes6`, `lookups`, `misses`,
+    /// and `neighs`, `neigh_limit`, `stats` (an object of the named
+    /// counters) when the kernel sends them.
     pub fn to_json(self) -> Value {
-        json!({
+        let mut v = json!({
             "fib": self.id,
             "routes4": self.routes4,
             "routes6": self.routes6,
             "lookups": self.lookups,
             "misses": self.misses,
-        })
+        });
+        let m = v.as_object_mut().expect("object");
+        if let Some(n) = self.neighs {
+            m.insert("neighs".into(), json!(n));
+        }
+        if let Some(n) = self.neigh_limit {
+            m.insert("neigh_limit".into(), json!(n));
+        }
+        if let Some(st) = &self.stats {
+            m.insert("stats".into(), st.to_json());
+        }
+        v
     }
 
-    /// The FIB as `key: value` lines, for `fib show`.
+    /// The FIB as `key: value` lines, for `fib show`: the route counters
+    /// first (their lines never change), then the neighbours and the
+    /// packet counters when the kernel sends them.
     pub fn details(&self) -> String {
-        format!(
+        let mut s = format!(
             "fib:          {}\nipv4 routes:  {}\nipv6 routes:  {}\nlookups:      {}\nmisses:       {}\n",
             self.id, self.routes4, self.routes6, self.lookups, self.misses
-        )
+        );
+        if let Some(n) = self.neighs {
+            s.push_str(&format!("neighbours:   {n}\n"));
+        }
+        if let Some(n) = self.neigh_limit {
+            s.push_str(&format!("neigh limit:  {n}\n"));
+        }
+        if let Some(st) = &self.stats {
+            for (k, v) in st.named() {
+                s.push_str(&format!("{:<14}{v}\n", format!("{k}:")));
+            }
+        }
+        s
     }
 }
 
-/// The `fib list` table.
+/// The `fib list` table: FIB, ROUTES4, ROUTES6, LOOKUPS, MISSES, and
+/// NEIGHS, LIMIT, RX, FORWARDED if the kernel sends them (`fib show` and
+/// `-j` give every counter).
 pub fn fib_table(fibs: &[FibInfo]) -> String {
-    let mut rows = vec![["FIB", "ROUTES4", "ROUTES6", "LOOKUPS", "MISSES"]
+    let more = fibs
+        .iter()
+        .any(|f| f.neighs.is_some() || f.neigh_limit.is_some() || f.stats.is_some());
+    let mut head = ["FIB", "ROUTES4", "ROUTES6", "LOOKUPS", "MISSES"]
         .map(String::from)
-        .to_vec()];
+        .to_vec();
+    if more {
+        head.extend(["NEIGHS", "LIMIT", "RX", "FORWARDED"].map(String::from));
+    }
+    let mut rows = vec![head];
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     rows.extend(fibs.iter().map(|f| {
-        vec![
+        let mut r = vec![
             f.id.to_string(),
             f.routes4.to_string(),
             f.routes6.to_string(),
             f.lookups.to_string(),
             f.misses.to_string(),
-        ]
+        ];
+        if more {
+            r.extend([
+                opt(f.neighs.map(u64::from)),
+                opt(f.neigh_limit.map(u64::from)),
+                opt(f.stats.map(|s| s.get(CGL_FIB_STAT_RX))),
+                opt(f.stats.map(|s| s.get(CGL_FIB_STAT_FORWARDED))),
+            ]);
+        }
+        r
     }));
     columns(&rows)
         .lines()
@@ -1347,6 +1571,16 @@ fn hint(cmd: u8, errno: i32) -> Option<&'static str> {
         (CGL_FIB_CMD_NEWFIB, libc::ENOSPC) => "too many FIBs",
         (CGL_FIB_CMD_NEWROUTE, libc::EEXIST) => "the route exists (route replace replaces it)",
         (CGL_FIB_CMD_DELROUTE, libc::ENOENT) => "no such FIB or route",
+        (CGL_FIB_CMD_NEWNEIGH, libc::EEXIST) => "the neighbour exists (neigh replace replaces it)",
+        (CGL_FIB_CMD_NEWNEIGH, libc::ENOSPC) => {
+            "the neighbour limit is reached (fib set ID neigh-limit N)"
+        }
+        (CGL_FIB_CMD_DELNEIGH, libc::ENOENT) => "no such FIB or neighbour",
+        (CGL_FIB_CMD_UNBIND | CGL_FIB_CMD_GETPORT, libc::ENOENT) => {
+            "the interface is not bound to a FIB"
+        }
+        (CGL_FIB_CMD_BIND, libc::ENODEV) => "no such interface",
+        (CGL_FIB_CMD_NEWNEIGH, libc::ENODEV) => "the interface is not bound to this FIB",
         (_, libc::ENOENT) => "no such FIB",
         (_, libc::EPERM) => "needs CAP_NET_ADMIN",
         _ => return None,
@@ -1368,7 +1602,7 @@ fn error_text(e: &genl::Error, cmd: u8) -> String {
 }
 
 /// The global `-4`/`-6` of the command line.
-fn cli_af(cli: &Cli) -> Option<Af> {
+pub(crate) fn cli_af(cli: &Cli) -> Option<Af> {
     if cli.ipv6 {
         Some(Af::V6)
     } else if cli.ipv4 {
@@ -1393,9 +1627,9 @@ pub struct BatchFail {
 pub struct Session {
     sock: GenlSocket,
     fam: Family,
-    names: IfNames,
-    json: bool,
-    pretty: bool,
+    pub(crate) names: IfNames,
+    pub(crate) json: bool,
+    pub(crate) pretty: bool,
     msg: RawMsg,
     offsets: Vec<usize>,
 }
@@ -1445,31 +1679,55 @@ impl Session {
         })
     }
 
-    fn request(&mut self, cmd: u8, attrs: &AttrMap) -> Result<Vec<GenlMsg>, Fail> {
+    /// Sends request `cmd` (not a dump); a refusal is explained.
+    pub(crate) fn request(&mut self, cmd: u8, attrs: &AttrMap) -> Result<Vec<GenlMsg>, Fail> {
         self.sock
             .request(self.fam.id, CGL_FIB_GENL_VERSION, cmd, attrs, 0)
             .map_err(|e| Fail::new(error_text(&e, cmd)))
     }
 
+    /// Dumps `cmd`; a refusal is explained.
+    pub(crate) fn dump(&mut self, cmd: u8, attrs: &AttrMap) -> Result<Vec<GenlMsg>, Fail> {
+        self.sock
+            .dump(self.fam.id, CGL_FIB_GENL_VERSION, cmd, attrs)
+            .map_err(|e| Fail::new(error_text(&e, cmd)))
+    }
+
     /// Runs a `fib` command.
-    pub fn fib(&mut self, c: &FibCmd) -> Result<(), Fail> {
+    pub fn fib(&mut self, c: &FibOp) -> Result<(), Fail> {
         let mut a = AttrMap::new();
         match c {
-            FibCmd::Add(f) => {
-                a.push_u32(CGL_FIB_A_FIB_ID, f.id);
+            FibOp::Add { id, neigh_limit } => {
+                a.push_u32(CGL_FIB_A_FIB_ID, *id);
+                if let Some(n) = neigh_limit {
+                    a.push_u32(CGL_FIB_A_NEIGH_LIMIT, *n);
+                }
                 self.request(CGL_FIB_CMD_NEWFIB, &a).map(drop)
             }
-            FibCmd::Del(f) => {
-                a.push_u32(CGL_FIB_A_FIB_ID, f.id);
+            FibOp::Set { id, neigh_limit } => {
+                a.push_u32(CGL_FIB_A_FIB_ID, *id)
+                    .push_u32(CGL_FIB_A_NEIGH_LIMIT, *neigh_limit);
+                self.request(CGL_FIB_CMD_SETFIB, &a).map(drop)
+            }
+            FibOp::Del(id) => {
+                a.push_u32(CGL_FIB_A_FIB_ID, *id);
                 self.request(CGL_FIB_CMD_DELFIB, &a).map(drop)
             }
-            FibCmd::Mirror(m) => {
-                a.push_u32(CGL_FIB_A_FIB_ID, m.id);
-                a.push_u32(CGL_FIB_A_TABLE, m.table);
+            FibOp::Mirror { id, table } => {
+                a.push_u32(CGL_FIB_A_FIB_ID, *id);
+                a.push_u32(CGL_FIB_A_TABLE, *table);
                 self.request(CGL_FIB_CMD_MIRROR, &a).map(drop)
             }
-            FibCmd::Show(f) => {
-                a.push_u32(CGL_FIB_A_FIB_ID, f.id);
+            FibOp::Bind(b) => {
+                let a = port::bind_attrs(b)?;
+                self.request(CGL_FIB_CMD_BIND, &a).map(drop)
+            }
+            FibOp::Unbind(oif) => self
+                .request(CGL_FIB_CMD_UNBIND, &port::oif_attrs(*oif))
+                .map(drop),
+            FibOp::Ports { oif, fib } => self.ports(*oif, *fib),
+            FibOp::Show(id) => {
+                a.push_u32(CGL_FIB_A_FIB_ID, *id);
                 let r = self.request(CGL_FIB_CMD_GETFIB, &a)?;
                 let m = r
                     .first()
@@ -1481,11 +1739,8 @@ impl Session {
                     out(&f.details())
                 }
             }
-            FibCmd::List => {
-                let r = self
-                    .sock
-                    .dump(self.fam.id, CGL_FIB_GENL_VERSION, CGL_FIB_CMD_GETFIB, &a)
-                    .map_err(|e| Fail::new(error_text(&e, CGL_FIB_CMD_GETFIB)))?;
+            FibOp::List => {
+                let r = self.dump(CGL_FIB_CMD_GETFIB, &a)?;
                 let mut fibs = r
                     .iter()
                     .map(|m| FibInfo::decode(&m.attrs))
@@ -1498,6 +1753,27 @@ impl Session {
                     out(&fib_table(&fibs))
                 }
             }
+        }
+    }
+
+    /// `fib ports`: one interface (GETPORT of OIF) or all (a dump), only
+    /// those of FIB `fib` if given.
+    fn ports(&mut self, oif: Option<u32>, fib: Option<u32>) -> Result<(), Fail> {
+        let r = match oif {
+            Some(o) => self.request(CGL_FIB_CMD_GETPORT, &port::oif_attrs(o))?,
+            None => self.dump(CGL_FIB_CMD_GETPORT, &AttrMap::new())?,
+        };
+        let mut ports = r
+            .iter()
+            .map(|m| PortInfo::decode(&m.attrs))
+            .collect::<genl::Result<Vec<_>>>()?;
+        ports.retain(|p| fib.is_none() || p.fib == fib);
+        ports.sort_by_key(|p| (p.fib, p.oif));
+        if self.json {
+            let v = Value::Array(ports.iter().map(|p| p.to_json(&mut self.names)).collect());
+            out_json(&v, self.pretty)
+        } else {
+            out(&port::ports_table(&ports, &mut self.names))
         }
     }
 
@@ -1683,13 +1959,15 @@ impl Session {
     }
 }
 
-/// Runs a `fib` subcommand.
+/// Runs a `fib` subcommand: its words are checked (and devices resolved)
+/// before the kernel is asked anything.
 pub fn run_fib(cli: &Cli, c: &FibCmd) -> Result<(), Fail> {
-    Session::open(cli.json, cli.pretty)?.fib(c)
+    let op = FibOp::from_cmd(c, &mut IfNames::system()).map_err(usage_fail)?;
+    Session::open(cli.json, cli.pretty)?.fib(&op)
 }
 
 /// A usage error (exit 2).
-fn usage_fail(msg: String) -> Fail {
+pub(crate) fn usage_fail(msg: String) -> Fail {
     Fail { msg, code: 2 }
 }
 
@@ -1716,9 +1994,11 @@ pub fn run_route(cli: &Cli, c: &RouteCmd) -> Result<(), Fail> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BatchCmd {
     /// A `fib` command.
-    Fib(FibCmd),
+    Fib(FibOp),
     /// A `route` command other than add and replace.
     Route(RouteOp),
+    /// A `neigh` command.
+    Neigh(NeighOp),
     /// Any other cgl-ctl command, split into words.
     Other(Vec<String>),
 }
@@ -1920,7 +2200,11 @@ pub fn run_lines<S: Sink>(
                 }
             }
             ["route"] => Err("missing the route command (add, replace, del, get, show)".into()),
-            ["fib", ..] => parse_fib(&words[1..]).map(BatchCmd::Fib),
+            ["fib", ..] => parse_fib(&words[1..], names).map(BatchCmd::Fib),
+            ["neigh", verb, ..] => neigh::verb(verb)
+                .and_then(|v| neigh::parse_neigh(v, &words[2..], af, names))
+                .map(BatchCmd::Neigh),
+            ["neigh"] => Err("missing the neigh command (add, replace, del, show)".into()),
             _ => split_words(line).map(BatchCmd::Other),
         };
         // Whatever comes next, the routes before it go first.
@@ -1963,6 +2247,7 @@ impl Sink for LiveSink<'_> {
         match cmd {
             BatchCmd::Fib(c) => self.session()?.fib(&c),
             BatchCmd::Route(op) => self.session()?.route(&op),
+            BatchCmd::Neigh(op) => self.session()?.neigh(&op),
             BatchCmd::Other(words) => {
                 let mut sub = <Cli as clap::Parser>::try_parse_from(
                     std::iter::once("cgl-ctl".to_string()).chain(words),
@@ -2437,34 +2722,159 @@ mod tests {
 
     #[test]
     fn fib_words() {
-        assert_eq!(parse_fib(&["add", "7"]), Ok(FibCmd::Add(FibId { id: 7 })));
+        let f = |w: &[&str]| parse_fib(w, &mut names());
         assert_eq!(
-            parse_fib(&["mirror", "7", "table", "100"]),
-            Ok(FibCmd::Mirror(MirrorArgs {
+            f(&["add", "7"]),
+            Ok(FibOp::Add {
                 id: 7,
-                kw: "table".into(),
-                table: 100
-            }))
-        );
-        assert!(parse_fib(&["mirror", "7", "100"]).is_err());
-        assert!(parse_fib(&["mirror", "7", "table", "x"]).is_err());
-        assert_eq!(
-            parse_fib(&["delete", "7"]),
-            Ok(FibCmd::Del(FibId { id: 7 }))
-        );
-        assert_eq!(parse_fib(&["show", "0"]), Ok(FibCmd::Show(FibId { id: 0 })));
-        assert_eq!(parse_fib(&["ls"]), Ok(FibCmd::List));
-        assert_eq!(parse_fib(&["add"]).unwrap_err(), "missing the FIB id");
-        assert_eq!(parse_fib(&["add", "1", "2"]).unwrap_err(), "unexpected '2'");
-        assert_eq!(parse_fib(&["list", "1"]).unwrap_err(), "unexpected '1'");
-        assert_eq!(
-            parse_fib(&["flush"]).unwrap_err(),
-            "unknown fib command 'flush' (add, del, list, show, mirror)"
+                neigh_limit: None
+            })
         );
         assert_eq!(
-            parse_fib(&["add", "4294967295"]).unwrap_err(),
+            f(&["mirror", "7", "table", "100"]),
+            Ok(FibOp::Mirror { id: 7, table: 100 })
+        );
+        assert!(f(&["mirror", "7", "100"]).is_err());
+        assert!(f(&["mirror", "7", "table", "x"]).is_err());
+        assert_eq!(f(&["delete", "7"]), Ok(FibOp::Del(7)));
+        assert_eq!(f(&["show", "0"]), Ok(FibOp::Show(0)));
+        assert_eq!(f(&["ls"]), Ok(FibOp::List));
+        assert_eq!(f(&["add"]).unwrap_err(), "missing the FIB id");
+        assert_eq!(f(&["add", "1", "2"]).unwrap_err(), "unexpected '2'");
+        assert_eq!(f(&["list", "1"]).unwrap_err(), "unexpected '1'");
+        assert_eq!(
+            f(&["flush"]).unwrap_err(),
+            "unknown fib command 'flush' (add, del, set, list, show, mirror, bind, unbind, ports)"
+        );
+        assert_eq!(
+            f(&[]).unwrap_err(),
+            "missing the fib command (add, del, set, list, show, mirror, bind, unbind, ports)"
+        );
+        assert_eq!(
+            f(&["add", "4294967295"]).unwrap_err(),
             "FIB id 4294967295 is reserved (CGL_FIB_ID_INVALID)"
         );
+    }
+
+    #[test]
+    fn fib_neigh_limit_and_port_words() {
+        let f = |w: &[&str]| parse_fib(w, &mut names());
+        assert_eq!(
+            f(&["add", "7", "neigh-limit", "100"]),
+            Ok(FibOp::Add {
+                id: 7,
+                neigh_limit: Some(100)
+            })
+        );
+        assert_eq!(
+            f(&["set", "7", "neigh-limit", "4294967295"]),
+            Ok(FibOp::Set {
+                id: 7,
+                neigh_limit: u32::MAX
+            })
+        );
+        for (w, want) in [
+            (
+                &["set", "7"][..],
+                "nothing to set: fib set ID neigh-limit N",
+            ),
+            (&["set"][..], "missing the FIB id"),
+            (
+                &["set", "x", "neigh-limit", "1"][..],
+                "'x' is not a FIB id (0-4294967294)",
+            ),
+            (
+                &["add", "7", "neigh-limit"][..],
+                "'neigh-limit' needs a number",
+            ),
+            (
+                &["add", "7", "neigh-limit", "-1"][..],
+                "'-1' is not a neighbour limit (0-4294967295)",
+            ),
+            (
+                &["set", "7", "neigh-limit", "+5"][..],
+                "'+5' is not a neighbour limit (0-4294967295)",
+            ),
+            (
+                &["set", "7", "neigh-limit", "4294967296"][..],
+                "'4294967296' is not a neighbour limit (0-4294967295)",
+            ),
+            (
+                &["set", "7", "neigh-limit", "1", "neigh-limit", "2"][..],
+                "'neigh-limit' given twice",
+            ),
+            (&["set", "7", "limit", "2"][..], "unexpected 'limit'"),
+        ] {
+            assert_eq!(f(w).unwrap_err(), want, "{w:?}");
+        }
+        assert_eq!(
+            f(&["bind", "dev", "eth0", "fib", "3", "addr", "10.0.0.1/24"]),
+            Ok(FibOp::Bind(port::Bind {
+                oif: 2,
+                fib: 3,
+                addrs: vec![port::parse_if_addr("10.0.0.1/24").unwrap()]
+            }))
+        );
+        assert_eq!(f(&["unbind", "dev", "eth1"]), Ok(FibOp::Unbind(3)));
+        assert_eq!(
+            f(&["ports"]),
+            Ok(FibOp::Ports {
+                oif: None,
+                fib: None
+            })
+        );
+        assert_eq!(
+            f(&["ports", "dev", "lo", "fib", "2"]),
+            Ok(FibOp::Ports {
+                oif: Some(1),
+                fib: Some(2)
+            })
+        );
+        assert_eq!(
+            f(&["bind", "dev", "eth9", "fib", "3"]).unwrap_err(),
+            "unknown device 'eth9'"
+        );
+        // The command line's clap form gives the same operations.
+        let cmd = |w: &[&str]| {
+            let v: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            v
+        };
+        assert_eq!(
+            FibOp::from_cmd(
+                &FibCmd::Add(FibOpts {
+                    id: 7,
+                    words: cmd(&["neigh-limit", "100"])
+                }),
+                &mut names()
+            ),
+            f(&["add", "7", "neigh-limit", "100"])
+        );
+        assert_eq!(
+            FibOp::from_cmd(
+                &FibCmd::Set(FibOpts {
+                    id: 7,
+                    words: vec![]
+                }),
+                &mut names()
+            )
+            .unwrap_err(),
+            "nothing to set: fib set ID neigh-limit N"
+        );
+        for w in [
+            &["bind", "dev", "eth0", "fib", "3", "addr", "2001:db8::1/64"][..],
+            &["unbind", "dev", "eth0"][..],
+            &["ports", "fib", "3"][..],
+        ] {
+            let words = Words {
+                words: cmd(&w[1..]),
+            };
+            let c = match w[0] {
+                "bind" => FibCmd::Bind(words),
+                "unbind" => FibCmd::Unbind(words),
+                _ => FibCmd::Ports(words),
+            };
+            assert_eq!(FibOp::from_cmd(&c, &mut names()), f(w), "{w:?}");
+        }
     }
 
     #[test]
@@ -2951,6 +3361,9 @@ mod tests {
                 routes6: 3,
                 lookups: 10,
                 misses: 1,
+                neighs: None,
+                neigh_limit: None,
+                stats: None,
             },
             FibInfo {
                 id: 1000,
@@ -2958,6 +3371,9 @@ mod tests {
                 routes6: 0,
                 lookups: 0,
                 misses: 0,
+                neighs: None,
+                neigh_limit: None,
+                stats: None,
             },
         ];
         assert_eq!(
@@ -2987,6 +3403,78 @@ mod tests {
         bad.push_u32(CGL_FIB_A_FIB_ID, 7)
             .push_u32(CGL_FIB_A_ROUTES4, 1);
         assert!(FibInfo::decode(&bad).is_err(), "u64 counter of 4 bytes");
+    }
+
+    /// A GETFIB reply of a forwarding kernel: NEIGHS, NEIGH_LIMIT and the
+    /// STATS nest (u64 counters, with pad attributes) after the route
+    /// counters, whose lines and keys stay as they were.
+    #[test]
+    fn fib_output_with_neighbours_and_counters() {
+        let mut st = Vec::new();
+        for ty in 1..=CGL_FIB_STAT_MAX {
+            st.extend(genl::tests::attr(CGL_FIB_A_PAD, &[]));
+            st.extend(genl::tests::attr(ty, &u64::from(ty).to_ne_bytes()));
+        }
+        let mut a = AttrMap::new();
+        a.push_u32(CGL_FIB_A_FIB_ID, 10)
+            .push_u64(CGL_FIB_A_ROUTES4, 2)
+            .push_u64(CGL_FIB_A_ROUTES6, 1)
+            .push_u64(CGL_FIB_A_LOOKUPS, 5)
+            .push_u64(CGL_FIB_A_MISSES, 0)
+            .push_u32(CGL_FIB_A_NEIGHS, 3)
+            .push_u32(CGL_FIB_A_NEIGH_LIMIT, 1024)
+            .push(CGL_FIB_A_STATS | genl::NLA_F_NESTED, &st);
+        let f = FibInfo::decode(&AttrMap::parse(&a.encode().unwrap()).unwrap()).unwrap();
+        assert_eq!((f.neighs, f.neigh_limit), (Some(3), Some(1024)));
+        assert_eq!(f.stats.unwrap().get(CGL_FIB_STAT_FORWARDED), 2);
+        assert_eq!(
+            f.details(),
+            "fib:          10\n\
+             ipv4 routes:  2\n\
+             ipv6 routes:  1\n\
+             lookups:      5\n\
+             misses:       0\n\
+             neighbours:   3\n\
+             neigh limit:  1024\n\
+             rx:           1\n\
+             forwarded:    2\n\
+             local:        3\n\
+             noroute:      4\n\
+             ttl:          5\n\
+             blackhole:    6\n\
+             toobig:       7\n\
+             unresolved:   8\n\
+             drops:        9\n\
+             icmp:         10\n\
+             arp:          11\n"
+        );
+        assert_eq!(
+            f.to_json(),
+            json!({
+                "fib": 10, "routes4": 2, "routes6": 1, "lookups": 5, "misses": 0,
+                "neighs": 3, "neigh_limit": 1024,
+                "stats": {
+                    "rx": 1, "forwarded": 2, "local": 3, "noroute": 4, "ttl": 5,
+                    "blackhole": 6, "toobig": 7, "unresolved": 8, "drops": 9,
+                    "icmp": 10, "arp": 11,
+                },
+            })
+        );
+        // Columns for the new counters once one FIB has them; "-" where a
+        // FIB has none.
+        let old = FibInfo {
+            id: 11,
+            neighs: None,
+            neigh_limit: None,
+            stats: None,
+            ..f
+        };
+        assert_eq!(
+            fib_table(&[f, old]),
+            "FIB  ROUTES4  ROUTES6  LOOKUPS  MISSES  NEIGHS  LIMIT  RX  FORWARDED\n\
+             10   2        1        5        0       3       1024   1   2\n\
+             11   2        1        5        0       -       -      -   -\n"
+        );
     }
 
     #[test]
@@ -3151,7 +3639,10 @@ route show fib 8
         assert_eq!(
             rec.cmds,
             [
-                BatchCmd::Fib(FibCmd::Add(FibId { id: 7 })),
+                BatchCmd::Fib(FibOp::Add {
+                    id: 7,
+                    neigh_limit: None
+                }),
                 BatchCmd::Route(RouteOp::Del {
                     fib: 7,
                     prefix: pfx(v4("10.0.0.0"), 8)
@@ -3307,6 +3798,111 @@ route add 13.0.0.0/8 dev eth0 fib 7
             let mut rec = Rec::default();
             assert_eq!(run(text, &mut rec).unwrap_err(), want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn batch_port_and_neigh_lines() {
+        let text = "\
+fib add 10 neigh-limit 64
+fib bind dev eth0 fib 10 addr 10.0.0.1/24 addr 2001:db8:1::1/64
+route add 10.9.0.0/16 via 10.0.0.2 fib 10
+neigh add 10.0.0.2 lladdr 02:00:00:00:00:01 dev eth0 fib 10
+neigh replace 2001:db8:1::2 lladdr 02:00:00:00:00:02 dev eth0 fib 10
+neigh del 10.0.0.2 fib 10
+neigh show fib 10
+fib ports dev eth0
+fib set 10 neigh-limit 128
+fib unbind dev eth0
+";
+        let mut rec = Rec::default();
+        let st = run(text, &mut rec).unwrap();
+        assert_eq!(st.commands, 10);
+        assert_eq!(
+            rec.adds.len(),
+            1,
+            "the route goes between the lines around it"
+        );
+        let kinds: Vec<String> = rec
+            .cmds
+            .iter()
+            .map(|c| match c {
+                BatchCmd::Fib(FibOp::Add { neigh_limit, .. }) => format!("add {neigh_limit:?}"),
+                BatchCmd::Fib(FibOp::Bind(b)) => format!("bind {} {}", b.oif, b.addrs.len()),
+                BatchCmd::Fib(FibOp::Set { neigh_limit, .. }) => format!("set {neigh_limit}"),
+                BatchCmd::Fib(FibOp::Ports { oif, .. }) => format!("ports {oif:?}"),
+                BatchCmd::Fib(FibOp::Unbind(o)) => format!("unbind {o}"),
+                BatchCmd::Neigh(NeighOp::Add { replace, .. }) => format!("neigh add {replace}"),
+                BatchCmd::Neigh(NeighOp::Del { .. }) => "neigh del".into(),
+                BatchCmd::Neigh(NeighOp::Show { fib, .. }) => format!("neigh show {fib:?}"),
+                c => panic!("{c:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "add Some(64)",
+                "bind 2 2",
+                "neigh add false",
+                "neigh add true",
+                "neigh del",
+                "neigh show Some(10)",
+                "ports Some(2)",
+                "set 128",
+                "unbind 2",
+            ]
+        );
+        for (text, want) in [
+            (
+                "neigh\n",
+                "t.batch:1: missing the neigh command (add, replace, del, show)",
+            ),
+            (
+                "neigh get 10.0.0.2 fib 1\n",
+                "t.batch:1: unknown neigh command 'get' (add, replace, del, show)",
+            ),
+            (
+                "\nneigh add 10.0.0.2 lladdr 02:00:00:00:00:0g dev eth0 fib 1\n",
+                "t.batch:2: '02:00:00:00:00:0g' is not a MAC address (like 02:00:00:00:00:01)",
+            ),
+            (
+                "fib bind dev eth0 fib 1 addr 10.0.0.1\n",
+                "t.batch:1: address 10.0.0.1 needs its prefix length (10.0.0.1/24, say)",
+            ),
+            ("fib unbind dev eth9\n", "t.batch:1: unknown device 'eth9'"),
+        ] {
+            let mut rec = Rec::default();
+            assert_eq!(run(text, &mut rec).unwrap_err(), want, "{text:?}");
+            assert!(rec.cmds.is_empty(), "{text:?}: nothing sent");
+        }
+    }
+
+    #[test]
+    fn kernel_error_hints_of_ports_and_neighbours() {
+        let k = |errno| genl::Error::Kernel {
+            errno,
+            msg: None,
+            offset: None,
+        };
+        assert_eq!(
+            error_text(&k(libc::EEXIST), CGL_FIB_CMD_NEWNEIGH),
+            "kernel refused: File exists: the neighbour exists (neigh replace replaces it)"
+        );
+        assert_eq!(
+            error_text(&k(libc::ENOENT), CGL_FIB_CMD_UNBIND),
+            "kernel refused: No such file or directory: the interface is not bound to a FIB"
+        );
+        assert_eq!(
+            error_text(&k(libc::ENODEV), CGL_FIB_CMD_BIND),
+            "kernel refused: No such device: no such interface"
+        );
+        assert_eq!(
+            error_text(&k(libc::ENODEV), CGL_FIB_CMD_NEWNEIGH),
+            "kernel refused: No such device: the interface is not bound to this FIB"
+        );
+        assert_eq!(
+            error_text(&k(libc::ENOENT), CGL_FIB_CMD_SETFIB),
+            "kernel refused: No such file or directory: no such FIB"
+        );
     }
 
     #[test]

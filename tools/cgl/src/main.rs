@@ -9,11 +9,12 @@
 //! event log. `hb ...` drives the application heartbeat monitor (the
 //! `cgl_hb` family, `include/uapi/linux/cgl_heartbeat.h`), `wdt status`
 //! shows the CGL watchdog (sysfs) and `digsig ...` signs ELF files for the
-//! DigSig LSM and drives it (sysfs and the keyring syscalls). `fib ...` and
-//! `route ...` manage the FIBs and routes of the multi-FIB module (the
-//! `cgl_fib` family, `include/uapi/linux/cgl_fib.h`) with `ip route`'s
-//! syntax, and `-b FILE` runs a file of commands, sending runs of route
-//! additions in batches ([`fib`]). `-j` gives JSON like iproute2's `-j`.
+//! DigSig LSM and drives it (sysfs and the keyring syscalls). `fib ...`,
+//! `route ...` and `neigh ...` manage the FIBs, routes, bound interfaces
+//! ([`port`]) and neighbours ([`neigh`]) of the multi-FIB module (the
+//! `cgl_fib` family, `include/uapi/linux/cgl_fib.h`) with `ip`'s syntax,
+//! and `-b FILE` runs a file of commands, sending runs of route additions
+//! in batches ([`fib`]). `-j` gives JSON like iproute2's `-j`.
 //!
 //! # Why neli
 //!
@@ -44,6 +45,8 @@ mod fib;
 mod follow;
 mod genl;
 mod hb;
+mod neigh;
+mod port;
 mod sigder;
 mod state;
 mod syslog;
@@ -80,10 +83,10 @@ struct Cli {
     /// Pretty-print JSON (not for follow: one object per line).
     #[arg(short, long, global = true)]
     pretty: bool,
-    /// IPv4 only (route: the family of `default`, of show).
+    /// IPv4 only (route: the family of `default`, of show; neigh show).
     #[arg(short = '4', global = true, conflicts_with = "ipv6")]
     ipv4: bool,
-    /// IPv6 only (route: the family of `default`, of show).
+    /// IPv6 only (route: the family of `default`, of show; neigh show).
     #[arg(short = '6', global = true)]
     ipv6: bool,
     /// Run the commands of FILE ("-": standard input), one a line, without
@@ -115,7 +118,9 @@ enum Cmd {
     /// DigSig: sign and verify ELF files, drive the LSM.
     #[command(subcommand)]
     Digsig(digsig::DigsigCmd),
-    /// The FIBs of the multi-FIB module.
+    /// The FIBs of the multi-FIB module and the interfaces bound to them:
+    /// fib add|del|show|set|list|mirror, fib bind dev IFNAME fib ID [addr
+    /// ADDR/LEN]..., fib unbind dev IFNAME, fib ports [dev IFNAME] [fib ID].
     #[command(subcommand)]
     Fib(fib::FibCmd),
     /// The routes of the multi-FIB module's FIBs, with ip route's syntax:
@@ -124,6 +129,12 @@ enum Cmd {
     /// show fib ID [-4|-6].
     #[command(subcommand)]
     Route(fib::RouteCmd),
+    /// The neighbours (ARP/NDP) of the multi-FIB module's FIBs, with ip
+    /// neigh's syntax: neigh add|replace ADDR lladdr MAC dev IFNAME fib ID;
+    /// neigh del ADDR [dev IFNAME] fib ID; neigh show [fib ID] [dev IFNAME]
+    /// [-4|-6].
+    #[command(subcommand)]
+    Neigh(neigh::NeighCmd),
 }
 
 /// `events` subcommands.
@@ -327,6 +338,7 @@ fn dispatch(cli: &Cli) -> Result<(), Fail> {
             Cmd::Digsig(c) => digsig::run(cli, c),
             Cmd::Fib(c) => fib::run_fib(cli, c),
             Cmd::Route(c) => fib::run_route(cli, c),
+            Cmd::Neigh(c) => neigh::run(cli, c),
         },
     }
 }
@@ -1207,10 +1219,80 @@ mod tests {
     fn cli_fib_and_route_forms() {
         let p = |v: &[&str]| Cli::try_parse_from(batch_alias(v.iter().map(Into::into)));
         let c = p(&["cgl-ctl", "fib", "add", "7"]).unwrap();
+        match c.cmd.unwrap() {
+            Cmd::Fib(fib::FibCmd::Add(o)) => assert_eq!((o.id, o.words.len()), (7, 0)),
+            c => panic!("{c:?}"),
+        }
+        match p(&["cgl-ctl", "fib", "add", "7", "neigh-limit", "64"])
+            .unwrap()
+            .cmd
+            .unwrap()
+        {
+            Cmd::Fib(fib::FibCmd::Add(o)) => assert_eq!(o.words, ["neigh-limit", "64"]),
+            c => panic!("{c:?}"),
+        }
+        match p(&["cgl-ctl", "fib", "set", "7", "neigh-limit", "64"])
+            .unwrap()
+            .cmd
+            .unwrap()
+        {
+            Cmd::Fib(fib::FibCmd::Set(o)) => assert_eq!((o.id, o.words.len()), (7, 2)),
+            c => panic!("{c:?}"),
+        }
+        let c = p(&[
+            "cgl-ctl",
+            "-j",
+            "fib",
+            "bind",
+            "dev",
+            "veth0",
+            "fib",
+            "10",
+            "addr",
+            "10.0.0.1/24",
+        ])
+        .unwrap();
+        match c.cmd.unwrap() {
+            Cmd::Fib(fib::FibCmd::Bind(w)) => {
+                assert_eq!(
+                    w.words,
+                    ["dev", "veth0", "fib", "10", "addr", "10.0.0.1/24"]
+                )
+            }
+            c => panic!("{c:?}"),
+        }
         assert!(matches!(
-            c.cmd.unwrap(),
-            Cmd::Fib(fib::FibCmd::Add(fib::FibId { id: 7 }))
+            p(&["cgl-ctl", "fib", "unbind", "dev", "veth0"])
+                .unwrap()
+                .cmd
+                .unwrap(),
+            Cmd::Fib(fib::FibCmd::Unbind(_))
         ));
+        assert!(matches!(
+            p(&["cgl-ctl", "fib", "ports", "-j"]).unwrap().cmd.unwrap(),
+            Cmd::Fib(fib::FibCmd::Ports(_))
+        ));
+        let c = p(&[
+            "cgl-ctl",
+            "neigh",
+            "add",
+            "10.0.0.2",
+            "lladdr",
+            "02:00:00:00:00:01",
+            "dev",
+            "veth0",
+            "fib",
+            "10",
+        ])
+        .unwrap();
+        match c.cmd.unwrap() {
+            Cmd::Neigh(neigh::NeighCmd::Add(w)) => assert_eq!(w.words.len(), 7),
+            c => panic!("{c:?}"),
+        }
+        for (v, want) in [("replace", "Replace"), ("delete", "Del"), ("ls", "Show")] {
+            let c = p(&["cgl-ctl", "-6", "neigh", v]).unwrap();
+            assert!(format!("{:?}", c.cmd.unwrap()).starts_with(&format!("Neigh({want}(")));
+        }
         let c = p(&["cgl-ctl", "fib", "ls", "-j"]).unwrap();
         assert!(c.json);
         assert!(matches!(c.cmd.unwrap(), Cmd::Fib(fib::FibCmd::List)));
@@ -1260,6 +1342,10 @@ mod tests {
             vec!["cgl-ctl", "-4", "-6", "fib", "list"],
             vec!["cgl-ctl", "--batch"],
             vec!["cgl-ctl", "route", "frob"],
+            vec!["cgl-ctl", "fib", "set"],
+            vec!["cgl-ctl", "fib", "set", "x", "neigh-limit", "1"],
+            vec!["cgl-ctl", "neigh", "get", "10.0.0.2"],
+            vec!["cgl-ctl", "neigh"],
         ] {
             let e = p(&args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}");

@@ -230,6 +230,24 @@ pub const CGL_FIB_CMD_FIB: u8 = 7;
 pub const CGL_FIB_CMD_ROUTE: u8 = 8;
 /// Make a FIB mirror a kernel IPv4 routing table (TABLE 0: stop).
 pub const CGL_FIB_CMD_MIRROR: u8 = 9;
+/// Bind interface OIF to FIB_ID, with router addresses LOCALS.
+pub const CGL_FIB_CMD_BIND: u8 = 10;
+/// Unbind interface OIF.
+pub const CGL_FIB_CMD_UNBIND: u8 = 11;
+/// One bound interface (OIF), or a dump of every one.
+pub const CGL_FIB_CMD_GETPORT: u8 = 12;
+/// Add (or with REPLACE replace) a permanent neighbour.
+pub const CGL_FIB_CMD_NEWNEIGH: u8 = 13;
+/// Delete a neighbour: FIB_ID, FAMILY, ADDR.
+pub const CGL_FIB_CMD_DELNEIGH: u8 = 14;
+/// Dump of the neighbours of FIB_ID (all FIBs without it).
+pub const CGL_FIB_CMD_GETNEIGH: u8 = 15;
+/// Set a FIB's NEIGH_LIMIT.
+pub const CGL_FIB_CMD_SETFIB: u8 = 16;
+/// Reply: a bound interface.
+pub const CGL_FIB_CMD_PORT: u8 = 17;
+/// Reply: a neighbour.
+pub const CGL_FIB_CMD_NEIGH: u8 = 18;
 
 /// u32: FIB id.
 pub const CGL_FIB_A_FIB_ID: u16 = 1;
@@ -269,5 +287,63 @@ pub const CGL_FIB_A_DONE: u16 = 17;
 pub const CGL_FIB_A_PAD: u16 = 18;
 /// u32: the kernel routing table a FIB mirrors.
 pub const CGL_FIB_A_TABLE: u16 = 19;
+/// Nest of CGL_FIB_A_LOCAL.
+pub const CGL_FIB_A_LOCALS: u16 = 20;
+/// Nest: ADDR (4 or 16 bytes), DST_LEN: a router address of a port.
+pub const CGL_FIB_A_LOCAL: u16 = 21;
+/// Binary: 6-byte Ethernet address.
+pub const CGL_FIB_A_LLADDR: u16 = 22;
+/// u8: `enum cgl_fib_neigh_state`.
+pub const CGL_FIB_A_NEIGH_STATE: u16 = 23;
+/// u32: most neighbours of a FIB.
+pub const CGL_FIB_A_NEIGH_LIMIT: u16 = 24;
+/// u32: neighbours of a FIB.
+pub const CGL_FIB_A_NEIGHS: u16 = 25;
+/// Nest of u64 counters whose types are `enum cgl_fib_stat`.
+pub const CGL_FIB_A_STATS: u16 = 26;
 /// Highest attribute number.
-pub const CGL_FIB_A_MAX: u16 = 18;
+pub const CGL_FIB_A_MAX: u16 = 26;
+
+/// Most router addresses per family on one bound interface.
+pub const CGL_FIB_PORT_ADDRS: usize = 8;
+/// Neighbours a FIB may hold unless NEIGH_LIMIT says otherwise.
+pub const CGL_FIB_NEIGH_LIMIT_DEFAULT: u32 = 1024;
+/// Neighbours of all FIBs together.
+pub const CGL_FIB_NEIGH_MAX: u32 = 16384;
+
+/// `enum cgl_fib_neigh_state`: being resolved, packets queued.
+pub const CGL_FIB_NUD_INCOMPLETE: u8 = 0;
+/// `enum cgl_fib_neigh_state`: confirmed recently.
+pub const CGL_FIB_NUD_REACHABLE: u8 = 1;
+/// `enum cgl_fib_neigh_state`: used, refreshed on use.
+pub const CGL_FIB_NUD_STALE: u8 = 2;
+/// `enum cgl_fib_neigh_state`: no answer, unreachable for a while.
+pub const CGL_FIB_NUD_FAILED: u8 = 3;
+/// `enum cgl_fib_neigh_state`: added by the administrator.
+pub const CGL_FIB_NUD_PERMANENT: u8 = 4;
+
+/// `enum cgl_fib_stat`: IPv4/IPv6/ARP packets received.
+pub const CGL_FIB_STAT_RX: u16 = 1;
+/// `enum cgl_fib_stat`: packets sent on by a route.
+pub const CGL_FIB_STAT_FORWARDED: u16 = 2;
+/// `enum cgl_fib_stat`: to a router address (echo answered).
+pub const CGL_FIB_STAT_LOCAL: u16 = 3;
+/// `enum cgl_fib_stat`: no route, ICMP unreachable.
+pub const CGL_FIB_STAT_NOROUTE: u16 = 4;
+/// `enum cgl_fib_stat`: TTL/hop limit exceeded.
+pub const CGL_FIB_STAT_TTL: u16 = 5;
+/// `enum cgl_fib_stat`: dropped by a blackhole, unreachable or prohibit
+/// route.
+pub const CGL_FIB_STAT_BLACKHOLE: u16 = 6;
+/// `enum cgl_fib_stat`: over the output MTU.
+pub const CGL_FIB_STAT_TOOBIG: u16 = 7;
+/// `enum cgl_fib_stat`: neighbour failed or over its limit.
+pub const CGL_FIB_STAT_UNRESOLVED: u16 = 8;
+/// `enum cgl_fib_stat`: malformed, not for us, no memory, ...
+pub const CGL_FIB_STAT_DROPS: u16 = 9;
+/// `enum cgl_fib_stat`: ICMP/ICMPv6 errors sent.
+pub const CGL_FIB_STAT_ICMP: u16 = 10;
+/// `enum cgl_fib_stat`: ARP requests and NS answered.
+pub const CGL_FIB_STAT_ARP: u16 = 11;
+/// Highest counter number.
+pub const CGL_FIB_STAT_MAX: u16 = 11;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `cgl-ctl fib`, `route` and `--batch` through the binary, without the
+//! `cgl-ctl fib`, `route`, `neigh` and `--batch` through the binary, without the
 //! cgl_fib module: usage errors (exit 2) are caught before the kernel is
 //! asked, batch errors name their line (exit 1), and a missing module is
 //! said plainly. Where the module is loaded, the module-absent checks are
@@ -100,11 +100,98 @@ fn usage_errors_exit_2_before_the_kernel() {
             &["route", "get", "10.1.2.3", "fib", "4294967295"][..],
             "cgl-ctl: FIB id 4294967295 is reserved (CGL_FIB_ID_INVALID)\n",
         ),
+        (
+            &["fib", "bind", "dev", "nosuchdev0", "fib", "1"][..],
+            "cgl-ctl: unknown device 'nosuchdev0'\n",
+        ),
+        (
+            &["fib", "bind", "dev", "lo", "addr", "10.0.0.1/24"][..],
+            "cgl-ctl: missing 'fib ID': fib bind dev IFNAME fib ID [addr ADDR/LEN]...\n",
+        ),
+        (
+            &["fib", "bind", "dev", "lo", "fib", "1", "addr", "10.0.0.1"][..],
+            "cgl-ctl: address 10.0.0.1 needs its prefix length (10.0.0.1/24, say)\n",
+        ),
+        (
+            &[
+                "fib",
+                "bind",
+                "dev",
+                "lo",
+                "fib",
+                "1",
+                "addr",
+                "10.0.0.0/24",
+            ][..],
+            "cgl-ctl: 10.0.0.0/24: the network address of its subnet, not a router address\n",
+        ),
+        (
+            &["fib", "unbind", "veth0"][..],
+            "cgl-ctl: unexpected 'veth0': fib unbind dev IFNAME\n",
+        ),
+        (
+            &["fib", "ports", "dev", "nosuchdev0"][..],
+            "cgl-ctl: unknown device 'nosuchdev0'\n",
+        ),
+        (
+            &["fib", "set", "1"][..],
+            "cgl-ctl: nothing to set: fib set ID neigh-limit N\n",
+        ),
+        (
+            &["fib", "add", "1", "neigh-limit", "many"][..],
+            "cgl-ctl: 'many' is not a neighbour limit (0-4294967295)\n",
+        ),
+        (
+            &[
+                "neigh",
+                "add",
+                "10.0.0.2",
+                "lladdr",
+                "02:00:00:00:01",
+                "dev",
+                "lo",
+                "fib",
+                "1",
+            ][..],
+            "cgl-ctl: '02:00:00:00:01' is not a MAC address (like 02:00:00:00:00:01)\n",
+        ),
+        (
+            &[
+                "neigh",
+                "replace",
+                "10.0.0.2",
+                "lladdr",
+                "02:00:00:00:00:01",
+                "dev",
+                "lo",
+            ][..],
+            "cgl-ctl: missing 'fib ID': neigh replace ADDR lladdr MAC dev IFNAME fib ID\n",
+        ),
+        (
+            &["neigh", "del", "10.0.0.0/24", "fib", "1"][..],
+            "cgl-ctl: neighbour '10.0.0.0/24' must be an address, without /LEN\n",
+        ),
+        (
+            &["-6", "neigh", "del", "10.0.0.2", "fib", "1"][..],
+            "cgl-ctl: 10.0.0.2 is IPv4 but -6 was given\n",
+        ),
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert_eq!(stderr(&o), want, "{args:?}");
     }
+    // More than 8 addresses of a family.
+    let mut args = vec!["fib", "bind", "dev", "lo", "fib", "1"];
+    let addrs: Vec<String> = (1..=9).map(|i| format!("10.0.{i}.1/24")).collect();
+    for a in &addrs {
+        args.extend(["addr", a.as_str()]);
+    }
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "cgl-ctl: at most 8 IPv4 addresses per interface (10.0.9.1/24 is one more)\n"
+    );
     // clap's own: a bad FIB id for fib add, --batch with a command.
     for args in [
         &["fib", "add", "x"][..],
@@ -178,6 +265,30 @@ fn module_absent_is_said_plainly() {
         &["fib", "add", "7"][..],
         &["route", "show", "fib", "7", "-j"][..],
         &["route", "add", "blackhole", "10.0.0.0/8", "fib", "7"][..],
+        &["fib", "ports"][..],
+        &["fib", "set", "7", "neigh-limit", "10"][..],
+        &[
+            "fib",
+            "bind",
+            "dev",
+            "lo",
+            "fib",
+            "7",
+            "addr",
+            "10.0.0.1/24",
+        ][..],
+        &["neigh", "show", "-j"][..],
+        &[
+            "neigh",
+            "add",
+            "10.0.0.2",
+            "lladdr",
+            "02:00:00:00:00:01",
+            "dev",
+            "lo",
+            "fib",
+            "7",
+        ][..],
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
