@@ -146,3 +146,16 @@ rust_helper_netdev_notifier_info_to_dev(const struct netdev_notifier_info *info)
 {
 	return netdev_notifier_info_to_dev(info);
 }
+
+#include <net/ip6_fib.h>
+
+/*
+ * The first nexthop of an IPv6 route, whether it has its own (fib6_nh[0])
+ * or uses a nexthop object. Caller holds RCU (the notifier chain does).
+ */
+struct fib6_nh *rust_helper_cgl_fib_fib6_nh(struct fib6_info *rt)
+{
+	struct nexthop *nh = rcu_dereference_rtnl(rt->nh);
+
+	return nh ? nexthop_fib6_nh(nh) : rt->fib6_nh;
+}

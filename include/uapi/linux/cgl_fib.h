@@ -39,13 +39,15 @@ enum cgl_fib_rtype {
 
 enum cgl_fib_cmd {
 	CGL_FIB_CMD_UNSPEC,
-	/* Create a FIB: FIB_ID. EEXIST if it exists. */
+	/* Create a FIB: FIB_ID, optional NEIGH_LIMIT. EEXIST if it exists. */
 	CGL_FIB_CMD_NEWFIB,
 	/* Delete a FIB and all its routes: FIB_ID. */
 	CGL_FIB_CMD_DELFIB,
 	/*
 	 * doit: one FIB's counters (FIB_ID); dumpit: every FIB. Reply:
-	 * FIB_ID, ROUTES4, ROUTES6, LOOKUPS, MISSES.
+	 * FIB_ID, ROUTES4, ROUTES6, LOOKUPS, MISSES, NEIGHS, NEIGH_LIMIT,
+	 * STATS (the counters of its bound interfaces, summed), TABLE if it
+	 * mirrors one.
 	 */
 	CGL_FIB_CMD_GETFIB,
 	/*
@@ -73,7 +75,7 @@ enum cgl_fib_cmd {
 	CGL_FIB_CMD_FIB,
 	CGL_FIB_CMD_ROUTE,
 	/*
-	 * Make FIB_ID mirror the kernel's IPv4 routing table TABLE (0: stop
+	 * Make FIB_ID mirror the kernel's IPv4 and IPv6 routing table TABLE (0: stop
 	 * mirroring; the FIB keeps its routes). The table's routes are copied
 	 * at once, then every change follows: routing daemons that speak
 	 * rtnetlink drive the FIB unchanged. One FIB per table.
@@ -102,7 +104,7 @@ enum cgl_fib_cmd {
 	 * replaced. Dynamic entries are learnt from ARP/NDP.
 	 */
 	CGL_FIB_CMD_NEWNEIGH,
-	/* Delete a neighbour: FIB_ID, FAMILY, ADDR. */
+	/* Delete a neighbour: FIB_ID, FAMILY, ADDR (and OIF for link-local). */
 	CGL_FIB_CMD_DELNEIGH,
 	/*
 	 * dumpit: the neighbours of FIB_ID (all FIBs without it). Reply:
@@ -165,7 +167,11 @@ enum cgl_fib_neigh_state {
 	CGL_FIB_NUD_PERMANENT,	/* added by the administrator */
 };
 
-/* Counters of a bound interface or a FIB (CGL_FIB_A_STATS), all u64. */
+/*
+ * Counters of a bound interface or a FIB (CGL_FIB_A_STATS), all u64,
+ * 64-bit aligned with CGL_FIB_A_PAD (18) attributes inside the nest: no
+ * counter will ever take the value 18.
+ */
 enum cgl_fib_stat {
 	CGL_FIB_STAT_UNSPEC,
 	CGL_FIB_STAT_RX,	/* IPv4/IPv6/ARP packets received */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Mirroring kernel IPv4 routing tables into FIBs, so that routing
+//! Mirroring kernel IPv4 and IPv6 routing tables into FIBs, so that routing
 //! daemons that speak rtnetlink (`ip route`, FRR, BIRD) drive a FIB
 //! unchanged: `ip route add ... table 100` appears in the FIB that mirrors
 //! table 100.
@@ -43,8 +43,10 @@ const BLOCK: usize = 256;
 #[derive(Clone, Copy)]
 pub(crate) struct Ev {
     del: bool,
+    v6: bool,
     table: u32,
-    dst: u32,
+    /// The prefix as the trie's key (IPv4 in the low 32 bits).
+    dst: u128,
     len: u8,
     nh: Nexthop,
 }
@@ -222,10 +224,13 @@ impl Mirror {
                 let Some(fib) = self.fib_of(ev.table) else {
                     continue;
                 };
-                let _ = if ev.del {
-                    inner.del_route::<u32>(fib, ev.dst, ev.len)
-                } else {
-                    inner.add_route::<u32>(fib, ev.dst, ev.len, &ev.nh, true)
+                let _ = match (ev.del, ev.v6) {
+                    (true, false) => inner.del_route::<u32>(fib, ev.dst as u32, ev.len),
+                    (true, true) => inner.del_route::<u128>(fib, ev.dst, ev.len),
+                    (false, false) => {
+                        inner.add_route::<u32>(fib, ev.dst as u32, ev.len, &ev.nh, true)
+                    }
+                    (false, true) => inner.add_route::<u128>(fib, ev.dst, ev.len, &ev.nh, true),
                 };
                 self.applied.fetch_add(1, Ordering::Relaxed);
             }
@@ -270,13 +275,7 @@ unsafe fn entry_ev(info: *const bindings::fib_entry_notifier_info, del: bool) ->
     if info.dscp != 0 {
         return None;
     }
-    let rtype = match u32::from(info.type_) {
-        bindings::RTN_UNICAST => RouteType::Unicast,
-        bindings::RTN_BLACKHOLE => RouteType::Blackhole,
-        bindings::RTN_UNREACHABLE => RouteType::Unreachable,
-        bindings::RTN_PROHIBIT => RouteType::Prohibit,
-        _ => return None,
-    };
+    let rtype = rtype_of(u32::from(info.type_))?;
     let mut nh = Nexthop {
         rtype,
         gw_len: 0,
@@ -313,8 +312,68 @@ unsafe fn entry_ev(info: *const bindings::fib_entry_notifier_info, del: bool) ->
     }
     Some(Ev {
         del,
+        v6: false,
         table: info.tb_id,
-        dst: info.dst,
+        dst: u128::from(info.dst),
+        len,
+        nh,
+    })
+}
+
+/// The route type of an `RTN_*` value, for the types a FIB holds.
+fn rtype_of(t: u32) -> Option<RouteType> {
+    match t {
+        bindings::RTN_UNICAST => Some(RouteType::Unicast),
+        bindings::RTN_BLACKHOLE => Some(RouteType::Blackhole),
+        bindings::RTN_UNREACHABLE => Some(RouteType::Unreachable),
+        bindings::RTN_PROHIBIT => Some(RouteType::Prohibit),
+        _ => None,
+    }
+}
+
+/// Translates an IPv6 FIB entry notification into an [`Ev`].
+///
+/// # Safety
+///
+/// `info` must be a live `fib6_entry_notifier_info` (family `AF_INET6`),
+/// under the RCU read side the notifier chain holds.
+unsafe fn entry6_ev(info: *const bindings::fib6_entry_notifier_info, del: bool) -> Option<Ev> {
+    // SAFETY: the caller guarantees `info` is live, and with it its route
+    // and the route's table.
+    let rt = unsafe { (*info).rt.as_ref()? };
+    // SAFETY: as above.
+    let table = unsafe { rt.fib6_table.as_ref()? }.tb6_id;
+    let len = u8::try_from(rt.fib6_dst.plen).ok().filter(|l| *l <= 128)?;
+    // SAFETY: every bit pattern is a valid address.
+    let dst = u128::from_be_bytes(unsafe { rt.fib6_dst.addr.in6_u.u6_addr8 });
+    let rtype = rtype_of(u32::from(rt.fib6_type))?;
+    let mut nh = Nexthop {
+        rtype,
+        gw_len: 0,
+        gw: [0; 16],
+        oif: 0,
+        metric: rt.fib6_metric,
+    };
+    if rtype == RouteType::Unicast && !del {
+        // SAFETY: `rt` is live under RCU (caller).
+        let f6 = unsafe { bindings::cgl_fib_fib6_nh(core::ptr::from_ref(rt).cast_mut()) };
+        // SAFETY: the first nexthop of a live route, if any.
+        let nhc = unsafe { &f6.as_ref()?.nh_common };
+        nh.oif = u32::try_from(nhc.nhc_oif).unwrap_or(0);
+        if u32::from(nhc.nhc_gw_family) == bindings::AF_INET6 {
+            // SAFETY: the family says the union holds an IPv6 gateway.
+            nh.gw = unsafe { nhc.nhc_gw.ipv6.in6_u.u6_addr8 };
+            nh.gw_len = 16;
+        }
+        if nh.gw_len == 0 && nh.oif == 0 {
+            return None;
+        }
+    }
+    Some(Ev {
+        del,
+        v6: true,
+        table,
+        dst,
         len,
         nh,
     })
@@ -335,15 +394,29 @@ unsafe extern "C" fn fib_event(
         return bindings::NOTIFY_DONE as _;
     };
     let info = data.cast::<bindings::fib_notifier_info>();
-    // SAFETY: the chain passes a live `fib_notifier_info`.
-    if info.is_null() || unsafe { (*info).family } != bindings::AF_INET as i32 {
+    if info.is_null() {
         return bindings::NOTIFY_DONE as _;
     }
+    // SAFETY: the chain passes a live `fib_notifier_info`.
+    let family = unsafe { (*info).family };
     let del = match action as u32 {
         bindings::fib_event_type_FIB_EVENT_ENTRY_REPLACE => false,
         bindings::fib_event_type_FIB_EVENT_ENTRY_DEL => true,
         _ => return bindings::NOTIFY_DONE as _,
     };
+    if family == bindings::AF_INET6 as i32 {
+        // SAFETY: entry events of AF_INET6 carry a
+        // `fib6_entry_notifier_info`, live for the call, under RCU.
+        let ev = unsafe { entry6_ev(info.cast(), del) };
+        if let Some(ev) = ev.filter(|e| st.mirror.fib_of(e.table).is_some()) {
+            st.mirror.push(ev);
+            st.mirror.work.queue(false);
+        }
+        return bindings::NOTIFY_DONE as _;
+    }
+    if family != bindings::AF_INET as i32 {
+        return bindings::NOTIFY_DONE as _;
+    }
     let entry = info.cast::<bindings::fib_entry_notifier_info>();
     // SAFETY: entry events of AF_INET carry a `fib_entry_notifier_info`,
     // whose first member is the `fib_notifier_info`.

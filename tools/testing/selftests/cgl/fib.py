@@ -293,10 +293,15 @@ ip("addr", "add", "192.0.2.1/24", "dev", "cglfib2")
 mx = int(open("/sys/class/net/cglfib2/ifindex").read())
 r = ip("route", "add", "203.0.113.0/24", "dev", "cglfib2", "table", "100")
 t.check("a route in kernel table 100", r.returncode == 0, r.stderr)
+ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", "cglfib2", "nodad")
+r = ip("-6", "route", "add", "2001:db8:100::/48", "dev", "cglfib2", "table", "100")
+t.check("an IPv6 route in kernel table 100", r.returncode == 0, r.stderr)
 new_fib(50)
 mirror(50, 100)
 t.check("mirroring copies the table's existing routes",
         wait_route(50, "203.0.113.7", ("203.0.113.0/24", UNICAST, None, mx)) == ("203.0.113.0/24", UNICAST, None, mx))
+t.check("... its IPv6 routes too",
+        wait_route(50, "2001:db8:100::7", ("2001:db8:100::/48", UNICAST, None, mx)) == ("2001:db8:100::/48", UNICAST, None, mx))
 t.check("GETFIB shows the mirrored table", s.request(fam, GETFIB, a_u32(A_FIB_ID, 50))[0].u32(A_TABLE) == 100)
 ip("route", "add", "198.51.100.0/24", "via", "192.0.2.2", "dev", "cglfib2", "table", "100")
 t.check("ip route add ... via ... table 100 appears in the FIB",
@@ -304,6 +309,14 @@ t.check("ip route add ... via ... table 100 appears in the FIB",
 ip("route", "add", "blackhole", "10.66.0.0/16", "table", "100")
 t.check("a blackhole route follows",
         wait_route(50, "10.66.1.1", ("10.66.0.0/16", BLACKHOLE, None, 0)) == ("10.66.0.0/16", BLACKHOLE, None, 0))
+ip("-6", "route", "add", "2001:db8:200::/48", "via", "2001:db8:1::2", "dev", "cglfib2", "table", "100")
+t.check("ip -6 route add ... via ... table 100 appears in the FIB",
+        wait_route(50, "2001:db8:200::1", ("2001:db8:200::/48", UNICAST, "2001:db8:1::2", mx)) == ("2001:db8:200::/48", UNICAST, "2001:db8:1::2", mx))
+ip("-6", "route", "add", "blackhole", "2001:db8:66::/48", "table", "100")
+t.check("an IPv6 blackhole route follows",
+        wait_route(50, "2001:db8:66::1", ("2001:db8:66::/48", BLACKHOLE, None, 0)) == ("2001:db8:66::/48", BLACKHOLE, None, 0))
+ip("-6", "route", "del", "2001:db8:200::/48", "table", "100")
+t.check("ip -6 route del follows", wait_route(50, "2001:db8:200::1", None) is None)
 ip("route", "replace", "203.0.113.0/24", "via", "192.0.2.3", "dev", "cglfib2", "table", "100")
 t.check("ip route replace follows",
         wait_route(50, "203.0.113.7", ("203.0.113.0/24", UNICAST, "192.0.2.3", mx)) == ("203.0.113.0/24", UNICAST, "192.0.2.3", mx))
