@@ -96,6 +96,10 @@ pub(crate) struct Fib {
     pub(crate) routes6: u64,
     pub(crate) lookups: u64,
     pub(crate) misses: u64,
+    /// `/sys/kernel/cgl/fib/by-id/<id>/`. Dropped (removed) only with
+    /// the module mutex released: removal waits for readers, which take
+    /// the mutex.
+    pub(crate) dir: Option<cgl_core::sysfs::Dir>,
 }
 
 /// Why a route operation failed: errno and extack message.
@@ -135,6 +139,8 @@ pub(crate) struct Inner {
     pub(crate) nh: nexthop::Table,
     /// FIBs, sorted by id.
     pub(crate) fibs: KVec<Fib>,
+    /// `/sys/kernel/cgl/fib/by-id/`, once sysfs is up.
+    pub(crate) by_id: Option<cgl_core::sysfs::Dir>,
 }
 
 /// One route as the control plane sees it.
@@ -184,6 +190,7 @@ impl Inner {
             v6,
             nh: nexthop::Table::new()?,
             fibs: KVec::new(),
+            by_id: None,
         })
     }
 
@@ -229,6 +236,7 @@ impl Inner {
                     routes6: 0,
                     lookups: 0,
                     misses: 0,
+                    dir: None,
                 },
                 GFP_KERNEL,
             )
@@ -246,17 +254,23 @@ impl Inner {
         Ok(())
     }
 
-    /// Deletes FIB `id` and its routes.
-    pub(crate) fn del_fib(&mut self, id: u32) -> core::result::Result<(), Fail> {
+    /// Deletes FIB `id` and its routes; returns its sysfs directory, for
+    /// the caller to drop once it has released the mutex.
+    pub(crate) fn del_fib(
+        &mut self,
+        id: u32,
+    ) -> core::result::Result<Option<cgl_core::sysfs::Dir>, Fail> {
         let at = self.find(id).map_err(|_| (ENOENT, c_str!("no such FIB")))?;
+        let dir = self.fibs.get_mut(at).and_then(|f| f.dir.take());
         let n4 = self.drop_routes::<u32>(id)?;
         let n6 = self.drop_routes::<u128>(id)?;
         if at < self.fibs.len() {
             if let Some(tail) = self.fibs.get_mut(at..) {
                 tail.rotate_left(1);
             }
-            // SAFETY: `Fib` has no destructor; the last element (the
-            // deleted FIB, rotated there) is dropped from the length.
+            // SAFETY: the last element (the deleted FIB, rotated there)
+            // owns nothing left to drop (its directory was taken above);
+            // it is dropped from the length.
             unsafe { self.fibs.set_len(self.fibs.len() - 1) };
         }
         let _ = cgl_event!(
@@ -268,7 +282,7 @@ impl Inner {
             n4,
             n6
         );
-        Ok(())
+        Ok(dir)
     }
 
     fn drop_routes<K: Key>(&mut self, id: u32) -> core::result::Result<u64, Fail>
@@ -703,6 +717,99 @@ impl Attribute for BenchAttr {
     }
 }
 
+/// Shows one value of the FIB whose directory is being read.
+fn show_fib(out: &mut Show, f: impl FnOnce(&Fib, &State) -> u64) -> Result {
+    let st = state().ok_or(ENODEV)?;
+    let key = out.dir_key();
+    let v = {
+        let inner = st.inner.lock();
+        let fib = inner
+            .fibs
+            .iter()
+            .find(|x| x.dir.as_ref().map(|d| d.key()) == Some(key))
+            .ok_or(ENODEV)?;
+        f(fib, st)
+    };
+    writeln!(out, "{}", v).map_err(|_| EINVAL)
+}
+
+macro_rules! fib_attr {
+    ($ty:ident, $name:literal, $f:expr) => {
+        struct $ty;
+        impl Attribute for $ty {
+            const NAME: &'static CStr = c_str!($name);
+            fn show(out: &mut Show) -> Result {
+                show_fib(out, $f)
+            }
+        }
+    };
+}
+
+/// A forwarding counter of a FIB (its ports' sum).
+fn fib_stat(st: &State, fib: u32, s: fwd::Stat) -> u64 {
+    st.fwd.fib_stats(fib).get(s as usize).copied().unwrap_or(0)
+}
+
+fib_attr!(FibRoutes4Attr, "routes4", |f, _| f.routes4);
+fib_attr!(FibRoutes6Attr, "routes6", |f, _| f.routes6);
+fib_attr!(FibLookupsAttr, "lookups", |f, _| f.lookups);
+fib_attr!(FibMissesAttr, "misses", |f, _| f.misses);
+fib_attr!(FibNeighsAttr, "neighbours", |f, st| u64::from(
+    st.fwd.neigh.lock().table.count(f.id)
+));
+fib_attr!(FibNeighLimitAttr, "neigh_limit", |f, st| u64::from(
+    st.fwd.neigh.lock().table.limit(f.id)
+));
+fib_attr!(FibRxAttr, "rx_packets", |f, st| fib_stat(
+    st,
+    f.id,
+    fwd::Stat::Rx
+));
+fib_attr!(FibFwdAttr, "forwarded", |f, st| fib_stat(
+    st,
+    f.id,
+    fwd::Stat::Forwarded
+));
+fib_attr!(FibDropsAttr, "drops", |f, st| {
+    use fwd::Stat::*;
+    [NoRoute, Ttl, Blackhole, TooBig, Unresolved, Drops]
+        .into_iter()
+        .map(|s| fib_stat(st, f.id, s))
+        .sum()
+});
+
+sysfs_group!(static FIB_ATTRS = [
+    FibRoutes4Attr,
+    FibRoutes6Attr,
+    FibLookupsAttr,
+    FibMissesAttr,
+    FibNeighsAttr,
+    FibNeighLimitAttr,
+    FibRxAttr,
+    FibFwdAttr,
+    FibDropsAttr,
+]);
+
+/// Creates FIB `id`'s sysfs directory (the module mutex not held: see
+/// [`Fib::dir`]); `None` before sysfs is up.
+pub(crate) fn fib_dir(st: &State, id: u32) -> Result<Option<cgl_core::sysfs::Dir>> {
+    let parent = st
+        .inner
+        .lock()
+        .by_id
+        .as_ref()
+        .map(|d| d as *const cgl_core::sysfs::Dir);
+    let Some(parent) = parent else {
+        return Ok(None);
+    };
+    let name = kernel::str::CString::try_from_fmt(kernel::fmt!("{}", id))?;
+    // SAFETY: `by_id` lives in the module state until module exit, after
+    // the netlink family (the only caller) is gone.
+    let dir = cgl_core::sysfs::Dir::new(&name, Some(unsafe { &*parent }))?;
+    dir.add_group(&FIB_ATTRS)?;
+    Ok(Some(dir))
+}
+
 sysfs_group!(static ATTRS = [
     BenchAttr,
     MirrorDroppedAttr,
@@ -754,6 +861,8 @@ impl kernel::Module for CglFibModule {
             let dev = chardev::register(module)?;
             let dir = cgl_core::sysfs::module_dir(c_str!("fib"))?;
             dir.add_group(&ATTRS)?;
+            let by_id = cgl_core::sysfs::Dir::new(c_str!("by-id"), Some(&dir))?;
+            state.inner.lock().by_id = Some(by_id);
             let reg = cgl_core::register_module(&MODULE_INFO)?;
             // SAFETY: the block is pinned in the state, which outlives
             // the registration (unregistered in `drop`).
@@ -785,6 +894,20 @@ impl Drop for CglFibModule {
         // SAFETY: registered in `init`.
         unsafe { kernel::bindings::unregister_netdevice_notifier(self.state.nb.0.get()) };
         fwd::unbind_all(&self.state);
+        // The sysfs directories go with the mutex released (see
+        // `Fib::dir`), before the module's own directory.
+        loop {
+            let dir = {
+                let mut inner = self.state.inner.lock();
+                match inner.fibs.iter_mut().find_map(|f| f.dir.take()) {
+                    Some(d) => d,
+                    None => break,
+                }
+            };
+            drop(dir);
+        }
+        let by_id = self.state.inner.lock().by_id.take();
+        drop(by_id);
         STATE.store(core::ptr::null_mut(), Ordering::Release);
         let _ = &self.state;
         // Readers of retired blocks are gone after a grace period; the

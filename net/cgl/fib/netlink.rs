@@ -220,16 +220,31 @@ impl DoIt for NewFib {
         let id = fib_id(req)?;
         let limit = nf::limit_attr(req)?;
         let st = state().ok_or(ENODEV)?;
+        // The sysfs directory is made (and, on failure, removed) with the
+        // mutex released; genl serialises this family's requests, so the
+        // id cannot be taken meanwhile.
+        if st.inner.lock().find(id).is_ok() {
+            return Err(req.fail(EEXIST, c_str!("FIB exists"), Some(A_FIB_ID)));
+        }
+        let dir = super::fib_dir(st, id)
+            .map_err(|e| req.fail(e, c_str!("cannot create the FIB's sysfs directory"), None))?;
         let mut inner = st.inner.lock();
-        inner
-            .new_fib(id)
-            .map_err(|f| fail(req, f, Some(A_FIB_ID)))?;
+        if let Err(f) = inner.new_fib(id) {
+            drop(inner);
+            drop(dir);
+            return Err(fail(req, f, Some(A_FIB_ID)));
+        }
         if let Some(l) = limit {
             if let Err(f) = nf::set_limit(id, l) {
                 // No half-made FIB: take it back.
                 let _ = inner.del_fib(id);
+                drop(inner);
+                drop(dir);
                 return Err(fail(req, f, None));
             }
+        }
+        if let Ok(fib) = inner.fib_mut(id) {
+            fib.dir = dir;
         }
         Ok(())
     }
@@ -270,11 +285,16 @@ impl DoIt for DelFib {
             ));
         }
         let r = st.inner.lock().del_fib(id);
-        if r.is_ok() {
-            st.mirror.forget(id);
-            super::fwd::neigh_del_fib(st, id);
+        match r {
+            Ok(dir) => {
+                // The mutex is released: the directory may go.
+                drop(dir);
+                st.mirror.forget(id);
+                super::fwd::neigh_del_fib(st, id);
+                Ok(())
+            }
+            Err(f) => Err(fail(req, f, Some(A_FIB_ID))),
         }
-        r.map_err(|f| fail(req, f, Some(A_FIB_ID)))
     }
 }
 

@@ -301,6 +301,17 @@ t.check("port counters: rx, forwarded, local, icmp, arp move",
         all(pa[k] > 0 for k in ("rx", "forwarded", "local", "icmp", "arp", "ttl",
                                 "noroute")), pa)
 t.check("FIB counters sum its ports", fa["rx"] >= pa["rx"] and fa["forwarded"] >= pa["forwarded"])
+sysd = "/sys/kernel/cgl/fib/by-id/10/"
+v = {n: int(open(sysd + n).read()) for n in
+     ("routes4", "routes6", "neighbours", "neigh_limit", "rx_packets", "forwarded", "drops")}
+fa = stats_of(fib_info(10))
+t.check("per-FIB sysfs: by-id/10 has its routes, neighbours, limit and counters",
+        v["routes4"] == 6 and v["routes6"] == 3 and v["neigh_limit"] == 1024 and
+        v["neighbours"] == fib_info(10).u32(A_NEIGHS) and v["forwarded"] == fa["forwarded"] and
+        v["rx_packets"] == fa["rx"] and
+        v["drops"] == sum(fa[k] for k in ("noroute", "ttl", "blackhole", "toobig",
+                                          "unresolved", "drops")), f"{v} {fa}")
+t.check("... and by-id/20 its own", int(open("/sys/kernel/cgl/fib/by-id/20/routes4").read()) == 6)
 
 # --- cgl-ctl views -----------------------------------------------------------
 r = sh(f"{CGL_CTL} neigh show fib 10", check=False)
@@ -403,4 +414,7 @@ t.check("all ports gone with their devices", req(GETPORT, b"", dump=True) == [])
 for fib in CUST.values():
     req(DELFIB, a_u32(A_FIB_ID, fib))
 t.check("FIBs deleted; no neighbours left", neighs() == {})
+t.check("their sysfs directories are gone",
+        not os.path.exists("/sys/kernel/cgl/fib/by-id/10") and
+        not os.path.exists("/sys/kernel/cgl/fib/by-id/20"))
 sys.exit(1 if t.failed else 0)
