@@ -11,8 +11,12 @@ use kernel::prelude::*;
 
 /// Ethernet header length.
 pub(crate) const ETH_HLEN: usize = 14;
-/// Headroom kept in front of packets this module builds or sends on.
+/// Headroom kept in front of packets this module builds.
 const HEADROOM: u32 = 64;
+/// Headroom a forwarded packet needs for its new Ethernet header
+/// (`ETH_HLEN` rounded up to `HH_DATA_MOD`): asking for more would copy
+/// the head of every packet whose sender left less.
+const FWD_HEADROOM: u32 = 16;
 
 /// A socket buffer this code owns: freed on drop unless sent.
 pub(crate) struct Skb(NonNull<bindings::sk_buff>);
@@ -82,7 +86,7 @@ impl Skb {
             if bindings::skb_linearize(self.raw()) != 0 {
                 return Err(ENOMEM);
             }
-            if bindings::skb_cow(self.raw(), HEADROOM) != 0 {
+            if bindings::skb_cow(self.raw(), FWD_HEADROOM) != 0 {
                 return Err(ENOMEM);
             }
         }
