@@ -9,7 +9,10 @@
 #
 # Variables: KSRC (Debian tarball or any 6.12.y tree), BUILD (git-ignored
 # build directory), JOBS, KVM=1 (opt-in; TCG is the default), TESTS (for
-# vm-test: a subset of tools/testing/selftests/cgl/run.sh's tests).
+# vm-test: a subset of tools/testing/selftests/cgl/run.sh's tests),
+# FIB_BENCH_1M=1 (bench-fib: also 1M synthetic IPv4 routes, minutes more
+# under TCG), FIB_BENCH_V6=0 (bench-fib: no IPv6 table), FWD_BENCH_SECS
+# and FWD_BENCH_ROUNDS (bench-fwd: 5 s per run, 3 rounds).
 
 KSRC	?= /usr/src/linux-source-6.12.tar.xz
 BUILD	?= $(CURDIR)/build
@@ -28,12 +31,12 @@ KMAKE	= $(MAKE) -C $(TREE) LLVM=-19 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdo
 FRAGMENTS := tools/testing/cgl/vm.config kernel/configs/cgl.config
 
 .PHONY: all help bootstrap tree config kernel clippy tools host-test vm demo \
-	check vm-test vm-lock bench-digsig bench-fib bench-lpm vm-multi series clean distclean
+	check vm-test vm-lock bench-digsig bench-fib bench-fwd bench-lpm vm-multi series clean distclean
 
 all: kernel tools
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "Other targets: bootstrap tree config kernel clippy tools host-test vm vm-test clean distclean"
 
 bootstrap:
@@ -82,9 +85,20 @@ bench-digsig: kernel tools
 
 # Multi-FIB against the kernel's fib_trie on the real table (needs the
 # pyasn data make check downloads into build/pyasn).
+# Variables given to make reach the guest's command line.
+guestvars = $(foreach v,$(1),$(if $($(v)),$(v)=$($(v)) ))
+
 bench-fib: kernel tools
 	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/bench-fib \
-		--mem 2048 --timeout 1800 --cmd "tools/testing/selftests/cgl/fib_bench.sh"
+		--mem 2048 --timeout 1800 \
+		--cmd "$(call guestvars,FIB_BENCH_1M FIB_BENCH_V6)tools/testing/selftests/cgl/fib_bench.sh"
+
+# Forwarding throughput: cgl_fib against the kernel's IPv4 and IPv6
+# forwarding between two namespaces, the pyasn tables in both.
+bench-fwd: kernel tools
+	@scripts/cgl/vm.sh --tree $(TREE) $(if $(KVM),--kvm) --log $(BUILD)/bench-fwd \
+		--mem 2048 --timeout 1800 \
+		--cmd "$(call guestvars,FWD_BENCH_SECS FWD_BENCH_ROUNDS)tools/testing/selftests/cgl/fib_fwd_bench.sh"
 
 # The LPM core on the host against prefix-trie and, when dpdk-dev is
 # installed (scripts/cgl/bootstrap.sh --bench), DPDK's rte_lpm, rte_fib,

@@ -8,7 +8,11 @@
 # time and memory per route of each; lookups of the same pseudo-random
 # addresses in both (/sys/kernel/cgl/fib/bench, which also counts the
 # addresses whose matched prefix length differs); lookups in a 10-route
-# FIB for size independence. Prints figures and ratios; asserts nothing.
+# FIB for size independence. Then the same load and memory figures for
+# the IPv6 table (pyasn 2015, 27,693 prefixes; FIB_BENCH_V6=0 skips it)
+# and, with FIB_BENCH_1M=1, every figure for 1M synthetic IPv4 prefixes
+# with the 2014 table's prefix-length shares. Prints figures and ratios;
+# asserts nothing.
 
 set -e
 ctl=cgl-ctl
@@ -84,7 +88,119 @@ echo "load: cgl-ctl -batch ${t_cgl} ms, ip -batch (fib_trie) ${t_ip} ms: $(r $t_
 echo "memory: cgl_fib $(((used1 - used0) / n)) B/route used ($(((mem1 - mem0) / n)) B/route of arena chunks), fib_trie $(((s1 - s0) / n)) B/route of slab: $(r $(((s1 - s0))) $((used1 - used0)))x less"
 echo "lookup: cgl_fib ${ours} ns, fib_table_lookup ${trie} ns: $(r $trie $ours)x; matched lengths differ for $differ of $N addresses"
 echo "size independence: ${small} ns at 10 routes, ${ours} ns at $n routes: $(r $ours $small)x"
-ip link del cglfib0
-$ctl fib del 1
-$ctl fib del 2
+
+# load FAMILY DEV FIB CGL_BATCH IP_BATCH: loads both, sets t_cgl, t_ip,
+# used_b, mem_b (cgl_fib's growth) and slab_b (the kernel's slab growth).
+load() {
+	$ctl fib del $3 2>/dev/null || true
+	$ctl fib add $3
+	u0=$(cat $S/used_bytes) m0=$(cat $S/memory_bytes)
+	t=$(date +%s%N)
+	$ctl -batch $4
+	t_cgl=$(ms $t)
+	used_b=$(($(cat $S/used_bytes) - u0)) mem_b=$(($(cat $S/memory_bytes) - m0))
+	sync
+	s0=$(slab)
+	rm -f $d/slice.*
+	split -l 65536 $5 $d/slice.
+	t=$(date +%s%N)
+	for f in $d/slice.*; do
+		ip -$1 -force -batch $f
+	done
+	t_ip=$(ms $t)
+	slab_b=$(($(slab) - s0))
+}
+
+# IPv6: the 2015 pyasn table's IPv6 prefixes, dev routes via one veth.
+if [ "${FIB_BENCH_V6:-1}" = 1 ]; then
+	table6=$data/ipasn6_20151101.dat.gz
+	ip link del cglfib6 2>/dev/null || true
+	ip link add cglfib6 type veth peer name cglfib7
+	ip link set cglfib6 up
+	ip link set cglfib7 up
+	zcat "$table6" | python3 -c '
+import sys
+seen = set()
+with open(sys.argv[1], "w") as ipf, open(sys.argv[2], "w") as cf:
+    for line in sys.stdin:
+        p = line.split("\t", 1)[0].strip()
+        if not p or p.startswith(";") or ":" not in p or p in seen:
+            continue
+        seen.add(p)
+        ipf.write(f"route add {p} dev cglfib6\n")
+        cf.write(f"route add {p} dev cglfib6 fib 6\n")
+print(len(seen))' $d/ip6.batch $d/cgl6.batch > $d/count6
+	n6=$(cat $d/count6)
+	load 6 cglfib6 6 $d/cgl6.batch $d/ip6.batch
+	echo "fib bench IPv6: $n6 unique IPv6 prefixes (pyasn 2015), unicast dev routes"
+	echo "load IPv6: cgl-ctl -batch ${t_cgl} ms, ip -6 -batch (fib6) ${t_ip} ms: $(r $t_ip $t_cgl)x faster"
+	echo "memory IPv6: cgl_fib $((used_b / n6)) B/route used ($((mem_b / n6)) B/route of arena chunks), fib6 $((slab_b / n6)) B/route of slab: $(r $slab_b $used_b)x less"
+fi
+
+# 1M synthetic IPv4 prefixes with the 2014 table's share of each prefix
+# length (random bits, fixed seed, in 1-223/8 without 10/8 and 127/8),
+# in FIB 3 and, instead of the real table, in the main table. The FIBs
+# stay until the end: the arena keeps the chunks of a deleted FIB for
+# reuse, which would hide the growth; it still fills the free space the
+# 512k load left in its chunks first, so the chunk growth per route is
+# lower than the slots used.
+if [ "${FIB_BENCH_1M:-0}" = 1 ]; then
+	ip link del cglfib0
+	ip link del cglfib4 2>/dev/null || true
+	ip link add cglfib4 type veth peer name cglfib5
+	ip link set cglfib4 up
+	ip link set cglfib5 up
+	M=${FIB_BENCH_1M_ROUTES:-1000000}
+	zcat "$table" | python3 -c '
+import random, sys
+shape = [0] * 33
+seen = set()
+for line in sys.stdin:
+    p = line.split("\t", 1)[0].strip()
+    if p and not p.startswith(";") and p not in seen:
+        seen.add(p)
+        shape[int(p.split("/")[1])] += 1
+m, total = int(sys.argv[3]), sum(shape)
+want = [c * m // total for c in shape]
+want[24] += m - sum(want)
+rnd = random.Random(1000000)
+getrandbits, randrange = rnd.getrandbits, rnd.randrange
+out = set()
+for plen in range(33):
+    mask = (0xffffffff << (32 - plen)) & 0xffffffff
+    got = 0
+    while got < want[plen]:
+        a = getrandbits(32) & mask
+        if a >> 24 in (0, 10, 127) or a >> 24 >= 224:
+            continue
+        k = a << 6 | plen
+        if k not in out:
+            out.add(k)
+            got += 1
+with open(sys.argv[1], "w") as ipf, open(sys.argv[2], "w") as cf:
+    for k in sorted(out):
+        a, plen = k >> 6, k & 63
+        p = f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}/{plen}"
+        ipf.write(f"route add {p} dev cglfib4\n")
+        cf.write(f"route add {p} dev cglfib4 fib 3\n")
+print(len(out))' $d/ip1m.batch $d/cgl1m.batch $M > $d/count1m
+	n1m=$(cat $d/count1m)
+	load 4 cglfib4 3 $d/cgl1m.batch $d/ip1m.batch
+	echo "3 $N" > $S/bench
+	b=$(cat $S/bench)
+	ours1m=$(get cgl_fib_ns_per_lookup)
+	trie1m=$(get fib_trie_ns_per_lookup)
+	differ1m=$(get differ)
+	echo "fib bench 1M: $n1m synthetic IPv4 prefixes (pyasn 2014 length shares), unicast dev routes, $N lookups"
+	echo "load 1M: cgl-ctl -batch ${t_cgl} ms, ip -batch (fib_trie) ${t_ip} ms: $(r $t_ip $t_cgl)x faster"
+	echo "memory 1M: cgl_fib $((used_b / n1m)) B/route used (arena chunks grew $((mem_b / n1m)) B/route, after the 512k load's free space), fib_trie $((slab_b / n1m)) B/route of slab: $(r $slab_b $used_b)x less"
+	echo "lookup 1M: cgl_fib ${ours1m} ns, fib_table_lookup ${trie1m} ns: $(r $trie1m $ours1m)x; matched lengths differ for $differ1m of $N addresses"
+	echo "size independence 1M: ${small} ns at 10 routes, ${ours1m} ns at $n1m routes: $(r $ours1m $small)x"
+	ip link del cglfib4
+	$ctl fib del 3
+else
+	ip link del cglfib0
+fi
+ip link del cglfib6 2>/dev/null || true
+for f in 1 2 6; do $ctl fib del $f 2>/dev/null || true; done
 rm -rf $d
