@@ -1287,6 +1287,17 @@ fn index_in_message(m: &str) -> Option<usize> {
 // Decoding and output.
 // ---------------------------------------------------------------------
 
+/// The family of a reply: its FAMILY attribute, or else the length of
+/// its address `raw`; `what` names the object in errors.
+pub(crate) fn reply_family(a: &AttrMap, raw: &[u8], what: &str) -> genl::Result<Af> {
+    Ok(match a.u8(CGL_FIB_A_FAMILY)? {
+        Some(f) => Af::from_family(f)
+            .ok_or_else(|| genl::Error::Malformed(format!("{what} of family {f}")))?,
+        None if raw.len() == 16 => Af::V6,
+        None => Af::V4,
+    })
+}
+
 /// An address attribute of family `af`.
 pub(crate) fn decode_addr(bytes: &[u8], af: Af, what: &str) -> genl::Result<IpAddr> {
     match (af, bytes.len()) {
@@ -1318,12 +1329,7 @@ impl RouteInfo {
         let dst = a
             .get(CGL_FIB_A_DST)
             .ok_or_else(|| genl::Error::Malformed("route without a destination".into()))?;
-        let af = match a.u8(CGL_FIB_A_FAMILY)? {
-            Some(f) => Af::from_family(f)
-                .ok_or_else(|| genl::Error::Malformed(format!("route of family {f}")))?,
-            None if dst.len() == 16 => Af::V6,
-            None => Af::V4,
-        };
+        let af = reply_family(a, dst, "route")?;
         let addr = decode_addr(dst, af, "destination")?;
         let len = a
             .u8(CGL_FIB_A_DST_LEN)?

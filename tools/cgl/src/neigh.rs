@@ -388,12 +388,7 @@ impl NeighInfo {
         let raw = a
             .get(CGL_FIB_A_ADDR)
             .ok_or_else(|| genl::Error::Malformed("neighbour without an address".into()))?;
-        let af = match a.u8(CGL_FIB_A_FAMILY)? {
-            Some(f) => Af::from_family(f)
-                .ok_or_else(|| genl::Error::Malformed(format!("neighbour of family {f}")))?,
-            None if raw.len() == 16 => Af::V6,
-            None => Af::V4,
-        };
+        let af = crate::fib::reply_family(a, raw, "neighbour")?;
         Ok(NeighInfo {
             fib: a.u32(CGL_FIB_A_FIB_ID)?,
             addr: decode_addr(raw, af, "neighbour address")?,
