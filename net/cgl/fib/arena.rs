@@ -25,7 +25,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 
-use super::lpm::{AllocError, Arena, ArenaRead};
+use super::lpm::{AllocError, Arena, ArenaRead, DIR_BLOCK_WORDS};
 
 /// log2 of the slots in a chunk.
 const CHUNK_SHIFT: u32 = 16;
@@ -42,6 +42,10 @@ const NONE: u32 = u32::MAX;
 /// blocks that grow by one slot per update (result blocks during a load)
 /// then reuse each other's memory instead of piling up.
 const CLASSES: usize = 2 * 10 + 2;
+/// The free list after the size classes: blocks of exactly
+/// `DIR_BLOCK_WORDS` slots (accelerator tables, made and dropped as FIBs
+/// grow and shrink).
+const BIG: usize = CLASSES;
 
 /// The class index and size of a block of `n` slots (`1..=MAX_BLOCK`).
 fn class_of(n: u32) -> (usize, u32) {
@@ -156,7 +160,7 @@ impl<T: Slot> KArena<T> {
     pub(crate) fn new(max_slots: u32) -> Result<Self> {
         let chunks = max_slots.div_ceil(CHUNK).max(1) as usize;
         let mut free = KVec::with_capacity(CLASSES, GFP_KERNEL)?;
-        free.extend_with(CLASSES, NONE, GFP_KERNEL)?;
+        free.extend_with(CLASSES + 1, NONE, GFP_KERNEL)?;
         Ok(Self {
             dir: KVec::with_capacity(chunks, GFP_KERNEL)?,
             nchunks: KBox::new(AtomicUsize::new(0), GFP_KERNEL)?,
@@ -267,11 +271,14 @@ impl<T: Slot> KArena<T> {
     }
 
     fn push_free(&mut self, base: u32, n: u32) {
-        if n == 0 || n > MAX_BLOCK {
+        let (class, size) = if n == DIR_BLOCK_WORDS {
+            (BIG, n)
+        } else if n == 0 || n > MAX_BLOCK {
             self.leaked += 1;
             return;
-        }
-        let (class, size) = class_of(n);
+        } else {
+            class_of(n)
+        };
         let Some(head) = self.free.get_mut(class) else {
             self.leaked += 1;
             return;
@@ -348,12 +355,15 @@ impl<T: Slot> Arena<T> for KArena<T> {
         if n == 0 {
             return Err(AllocError);
         }
-        // Small blocks are recycled by size class; big ones (the FIB
-        // table, made once) come from the top at their exact size.
+        // Small blocks are recycled by size class, accelerator tables by
+        // a list of their own; other big ones (the FIB table, made once)
+        // come from the top at their exact size.
         let (class, size) = if n <= MAX_BLOCK {
             class_of(n)
+        } else if n == DIR_BLOCK_WORDS {
+            (BIG, n)
         } else {
-            (CLASSES, n)
+            (CLASSES + 1, n)
         };
         let head = self.free.get(class).copied().unwrap_or(NONE);
         if head != NONE {

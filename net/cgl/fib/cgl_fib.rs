@@ -82,6 +82,9 @@ const NODE_SLOTS: u32 = 1 << 27;
 const RESULT_SLOTS: u32 = 1 << 26;
 /// Blocks one trie update may retire.
 const RETIRE_PER_UPDATE: usize = 24;
+/// Default of `accel_routes`: an accelerator costs about 1.1 MiB, under
+/// 70 bytes per route from here on.
+const ACCEL_ROUTES: u32 = 16384;
 
 /// A trie over kernel arenas.
 type Trie<K> = Lpm<K, KArena<u64>, KArena<u32>>;
@@ -96,6 +99,9 @@ pub(crate) struct Fib {
     pub(crate) routes6: u64,
     pub(crate) lookups: u64,
     pub(crate) misses: u64,
+    /// Routes changed since the last [`Inner::kick`]: its accelerators
+    /// need a flush (the id is in [`Inner::dirty`]).
+    pub(crate) dirty: bool,
     /// `/sys/kernel/cgl/fib/by-id/<id>/`. Dropped (removed) only with
     /// the module mutex released: removal waits for readers, which take
     /// the mutex.
@@ -113,6 +119,7 @@ fn lpm_fail(e: LpmError) -> Fail {
         LpmError::NotFound => (ENOENT, c_str!("no such route")),
         LpmError::NoMemory => (ENOMEM, c_str!("out of memory")),
         LpmError::FibTableFull => (ENOSPC, c_str!("too many FIBs with routes")),
+        LpmError::BadNexthop => (EINVAL, c_str!("nexthop id out of range")),
         LpmError::BadCapacity | LpmError::Corrupt => (EIO, c_str!("FIB structure corrupt")),
     }
 }
@@ -141,6 +148,13 @@ pub(crate) struct Inner {
     pub(crate) fibs: KVec<Fib>,
     /// `/sys/kernel/cgl/fib/by-id/`, once sysfs is up.
     pub(crate) by_id: Option<cgl_core::sysfs::Dir>,
+    /// Ids of the FIBs whose routes changed during this request; if
+    /// remembering one failed, `dirty_all`.
+    dirty: KVec<u32>,
+    dirty_all: bool,
+    /// Routes from which a FIB family gets a lookup accelerator
+    /// (`/sys/kernel/cgl/fib/accel_routes`).
+    pub(crate) accel_routes: u32,
 }
 
 /// One route as the control plane sees it.
@@ -191,7 +205,50 @@ impl Inner {
             nh: nexthop::Table::new()?,
             fibs: KVec::new(),
             by_id: None,
+            dirty: KVec::new(),
+            dirty_all: false,
+            accel_routes: u32::MAX,
         })
+        .map(|mut i| {
+            i.set_accel_routes(ACCEL_ROUTES);
+            i
+        })
+    }
+
+    /// Sets the accelerator threshold of both families (takes effect at
+    /// the next flush of each FIB; [`Inner::flush_all`] applies it now).
+    pub(crate) fn set_accel_routes(&mut self, n: u32) {
+        self.accel_routes = n;
+        self.v4.set_accel_threshold(n);
+        self.v6.set_accel_threshold(n);
+    }
+
+    /// Notes that FIB `fib`'s routes changed (flushed in [`Inner::kick`]).
+    fn touched(&mut self, fib: u32) {
+        let Ok(f) = self.fib_mut(fib) else { return };
+        if f.dirty {
+            return;
+        }
+        f.dirty = true;
+        if self.dirty.push(fib, GFP_KERNEL).is_err() {
+            self.dirty_all = true;
+        }
+    }
+
+    /// Brings every FIB's accelerators up to date with the threshold.
+    pub(crate) fn flush_all(&mut self) {
+        self.dirty_all = true;
+        self.kick();
+    }
+
+    /// Whether FIB `fib` has an IPv4 (bit 0) and an IPv6 (bit 1)
+    /// accelerator, and their dirty entries.
+    pub(crate) fn accel(&self, fib: u32) -> (u64, u64) {
+        let (a, b) = (self.v4.accel_state(fib), self.v6.accel_state(fib));
+        (
+            u64::from(a.is_some()) | u64::from(b.is_some()) << 1,
+            u64::from(a.unwrap_or(0)) + u64::from(b.unwrap_or(0)),
+        )
     }
 
     /// Index of FIB `id` in `fibs`, or where it would go.
@@ -236,6 +293,7 @@ impl Inner {
                     routes6: 0,
                     lookups: 0,
                     misses: 0,
+                    dirty: false,
                     dir: None,
                 },
                 GFP_KERNEL,
@@ -345,9 +403,11 @@ impl Inner {
         match r {
             Ok(Some(old)) => {
                 self.nh.put(old);
+                self.touched(fib);
                 Ok(())
             }
             Ok(None) => {
+                self.touched(fib);
                 if let Ok(f) = self.fib_mut(fib) {
                     if fam_v4 {
                         f.routes4 += 1;
@@ -382,6 +442,7 @@ impl Inner {
         let r = trie.delete(fib, prefix, len);
         let old = r.map_err(lpm_fail)?;
         self.nh.put(old);
+        self.touched(fib);
         if let Ok(f) = self.fib_mut(fib) {
             if K::BITS == 32 {
                 f.routes4 = f.routes4.saturating_sub(1);
@@ -432,6 +493,30 @@ impl Inner {
     /// Starts the grace period that lets retired blocks be recycled; once
     /// per request (it takes RCU's own lock).
     pub(crate) fn kick(&mut self) {
+        // Accelerators first: rebuilding publishes what the updates of
+        // this request marked dirty (a failure leaves entries dirty,
+        // answered by the Tree Bitmap, and is retried at the next flush).
+        let all = core::mem::replace(&mut self.dirty_all, false);
+        if all {
+            for f in self.fibs.iter_mut() {
+                f.dirty = false;
+                let _ = self.v4.flush(f.id);
+                let _ = self.v6.flush(f.id);
+            }
+        } else {
+            for &id in self.dirty.iter() {
+                let _ = self.v4.flush(id);
+                let _ = self.v6.flush(id);
+            }
+            for i in 0..self.dirty.len() {
+                let id = self.dirty.get(i).copied().unwrap_or(0);
+                if let Ok(f) = self.fib_mut(id) {
+                    f.dirty = false;
+                }
+            }
+        }
+        // SAFETY: `u32` needs no drop; length 0 is always valid.
+        unsafe { self.dirty.set_len(0) };
         self.v4.kick();
         self.v6.kick();
         self.nh.kick();
@@ -595,8 +680,8 @@ stat_attr!(UsedAttr, "used_bytes", |i| i.v4.nodes().used() * 8
     + i.v6.results().used() * 4);
 
 /// Results of the last `bench` run.
-static BENCH: [core::sync::atomic::AtomicU64; 6] =
-    [const { core::sync::atomic::AtomicU64::new(0) }; 6];
+static BENCH: [core::sync::atomic::AtomicU64; 7] =
+    [const { core::sync::atomic::AtomicU64::new(0) }; 7];
 
 /// Runs `n` IPv4 lookups of pseudo-random addresses in FIB `fib` and, for
 /// the same addresses, `fib_table_lookup()` on the kernel's main table;
@@ -615,16 +700,18 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
     let now = || unsafe { kernel::bindings::ktime_get_ns() };
     let t0 = now();
     let mut sum_ours = 0u64;
+    // `lookup` is what forwarding runs (the accelerator when the FIB has
+    // one); the check below compares it with the Tree Bitmap.
     for k in keys(0x1234_5678) {
-        if let Some((len, _)) = inner.v4.lookup_route(fib, k) {
-            sum_ours += u64::from(len) + 1;
+        if let Some(nh) = inner.v4.lookup(fib, k) {
+            sum_ours += u64::from(nh) + 1;
         }
     }
     let t_ours = now() - t0;
 
     // SAFETY: `init_net` lives for ever; its main table lives while the
     // RCU read lock is held, which covers every use of `tb` below.
-    let (t_trie, sum_trie, differ) = unsafe {
+    let (t_trie, sum_trie, differ, accel_differ) = unsafe {
         kernel::bindings::rcu_read_lock();
         // The main table always exists, so this only looks it up.
         let tb = kernel::bindings::fib_new_table(
@@ -657,8 +744,13 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
         }
         let t = now() - t0;
         let mut differ = 0u64;
+        let mut accel_differ = 0u64;
         for k in keys(0x1234_5678) {
-            let (theirs, ours) = (trie_len(k), inner.v4.lookup_route(fib, k).map(|(l, _)| l));
+            let route = inner.v4.lookup_route(fib, k);
+            if inner.v4.lookup(fib, k) != route.map(|(_, nh)| nh) {
+                accel_differ += 1;
+            }
+            let (theirs, ours) = (trie_len(k), route.map(|(l, _)| l));
             if theirs != ours {
                 if differ < 3 {
                     pr_info!(
@@ -675,13 +767,45 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
             }
         }
         kernel::bindings::rcu_read_unlock();
-        (t, sum, differ)
+        (t, sum, differ, accel_differ)
     };
-    let vals = [u64::from(n), t_ours, t_trie, differ, sum_ours, sum_trie];
+    let vals = [
+        u64::from(n),
+        t_ours,
+        t_trie,
+        differ,
+        sum_ours,
+        sum_trie,
+        accel_differ,
+    ];
     for (slot, v) in BENCH.iter().zip(vals) {
         slot.store(v, Ordering::Relaxed);
     }
     Ok(())
+}
+
+/// `accel_routes`: routes from which a FIB family gets the lookup
+/// accelerator; writing applies it to every FIB at once.
+struct AccelRoutesAttr;
+impl Attribute for AccelRoutesAttr {
+    const NAME: &'static CStr = c_str!("accel_routes");
+    const WRITABLE: bool = true;
+    fn show(out: &mut Show) -> Result {
+        let st = state().ok_or(ENODEV)?;
+        let n = st.inner.lock().accel_routes;
+        writeln!(out, "{}", n).map_err(|_| EINVAL)
+    }
+    fn store(input: &str) -> Result {
+        let n: u32 = input.trim().parse().map_err(|_| EINVAL)?;
+        if n == 0 {
+            return Err(EINVAL);
+        }
+        let st = state().ok_or(ENODEV)?;
+        let mut inner = st.inner.lock();
+        inner.set_accel_routes(n);
+        inner.flush_all();
+        Ok(())
+    }
 }
 
 /// `bench`: write "FIB N" to compare N IPv4 lookups in FIB with the
@@ -692,12 +816,12 @@ impl Attribute for BenchAttr {
     const NAME: &'static CStr = c_str!("bench");
     const WRITABLE: bool = true;
     fn show(out: &mut Show) -> Result {
-        let v: [u64; 6] = core::array::from_fn(|i| BENCH[i].load(Ordering::Relaxed));
+        let v: [u64; 7] = core::array::from_fn(|i| BENCH[i].load(Ordering::Relaxed));
         let n = v[0].max(1);
         writeln!(
             out,
-            "lookups {} cgl_fib_ns {} fib_trie_ns {} cgl_fib_ns_per_lookup {} fib_trie_ns_per_lookup {} differ {} sum_cgl {} sum_trie {}",
-            v[0], v[1], v[2], v[1] / n, v[2] / n, v[3], v[4], v[5]
+            "lookups {} cgl_fib_ns {} fib_trie_ns {} cgl_fib_ns_per_lookup {} fib_trie_ns_per_lookup {} differ {} sum_cgl {} sum_trie {} accel_differ {}",
+            v[0], v[1], v[2], v[1] / n, v[2] / n, v[3], v[4], v[5], v[6]
         )
         .map_err(|_| EINVAL)
     }
@@ -719,6 +843,11 @@ impl Attribute for BenchAttr {
 
 /// Shows one value of the FIB whose directory is being read.
 fn show_fib(out: &mut Show, f: impl FnOnce(&Fib, &State) -> u64) -> Result {
+    show_fib_in(out, |fib, st, _| f(fib, st))
+}
+
+/// [`show_fib`] with the locked writer state too.
+fn show_fib_in(out: &mut Show, f: impl FnOnce(&Fib, &State, &Inner) -> u64) -> Result {
     let st = state().ok_or(ENODEV)?;
     let key = out.dir_key();
     let v = {
@@ -728,7 +857,7 @@ fn show_fib(out: &mut Show, f: impl FnOnce(&Fib, &State) -> u64) -> Result {
             .iter()
             .find(|x| x.dir.as_ref().map(|d| d.key()) == Some(key))
             .ok_or(ENODEV)?;
-        f(fib, st)
+        f(fib, st, &inner)
     };
     writeln!(out, "{}", v).map_err(|_| EINVAL)
 }
@@ -751,6 +880,24 @@ fn fib_stat(st: &State, fib: u32, s: fwd::Stat) -> u64 {
 }
 
 fib_attr!(FibRoutes4Attr, "routes4", |f, _| f.routes4);
+/// `accel`: bit 0 IPv4, bit 1 IPv6 accelerator present.
+struct FibAccelAttr;
+impl Attribute for FibAccelAttr {
+    const NAME: &'static CStr = c_str!("accel");
+    fn show(out: &mut Show) -> Result {
+        show_fib_in(out, |f, _, i| i.accel(f.id).0)
+    }
+}
+
+/// `accel_dirty`: accelerator entries not rebuilt yet (answered by the
+/// Tree Bitmap).
+struct FibAccelDirtyAttr;
+impl Attribute for FibAccelDirtyAttr {
+    const NAME: &'static CStr = c_str!("accel_dirty");
+    fn show(out: &mut Show) -> Result {
+        show_fib_in(out, |f, _, i| i.accel(f.id).1)
+    }
+}
 fib_attr!(FibRoutes6Attr, "routes6", |f, _| f.routes6);
 fib_attr!(FibLookupsAttr, "lookups", |f, _| f.lookups);
 fib_attr!(FibMissesAttr, "misses", |f, _| f.misses);
@@ -779,6 +926,8 @@ fib_attr!(FibDropsAttr, "drops", |f, st| {
 });
 
 sysfs_group!(static FIB_ATTRS = [
+    FibAccelAttr,
+    FibAccelDirtyAttr,
     FibRoutes4Attr,
     FibRoutes6Attr,
     FibLookupsAttr,
@@ -812,6 +961,7 @@ pub(crate) fn fib_dir(st: &State, id: u32) -> Result<Option<cgl_core::sysfs::Dir
 
 sysfs_group!(static ATTRS = [
     BenchAttr,
+    AccelRoutesAttr,
     MirrorDroppedAttr,
     MirrorAppliedAttr,
     FibsAttr,

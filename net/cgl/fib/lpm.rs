@@ -11,6 +11,13 @@
 //! [`Lpm::walk`] visits a FIB's routes in order and resumes after any
 //! route (netlink dumps), [`Lpm::delete_fib`] drops a whole FIB at once.
 //!
+//! A FIB with many routes also gets a lookup accelerator ([`Lpm::flush`],
+//! [`Lpm::set_accel_threshold`]): a Poptrie-style compiled copy (a direct
+//! table on the first [`DIR_BITS`] bits, then 64-ary popcount nodes with
+//! leaf pushing) that [`Lpm::lookup`] and [`Reader::lookup`] use, rebuilt
+//! per direct-table entry from the Tree Bitmap after updates; see the
+//! accelerator section below.
+//!
 //! Why Tree Bitmap with stride 8: every prefix is stored exactly once (no
 //! leaf pushing), so an update touches one node and one result block, and
 //! four levels cover an IPv4 address. An IPv4 lookup makes at most six
@@ -149,6 +156,8 @@ pub enum LpmError {
     BadCapacity,
     /// An arena returned no value for an index the trie holds.
     Corrupt,
+    /// Nexthop above [`MAX_NEXTHOP`].
+    BadNexthop,
 }
 
 /// Key types: unsigned integers whose most significant bit is the first
@@ -168,6 +177,12 @@ pub trait Key: Copy + Eq + core::fmt::Debug {
     /// The first `depth` bits of `self`, then the 8 bits of `c` (its low
     /// byte), then zeros (`self.mask(depth)` if `depth >= BITS`).
     fn with_chunk(self, depth: u32, c: u32) -> Self;
+    /// The `n` (1..=32) bits that start `depth` bits from the top, bits
+    /// past the end of the key read as 0.
+    fn bits(self, depth: u32, n: u32) -> u32;
+    /// The first `depth` bits of `self`, then the `n` low bits of `c`,
+    /// then zeros (bits of `c` past the end of the key are dropped).
+    fn with_bits(self, depth: u32, n: u32, c: u32) -> Self;
 }
 
 impl Key for u32 {
@@ -190,6 +205,17 @@ impl Key for u32 {
             | (c & 0xff)
                 .checked_shl(24u32.wrapping_sub(depth))
                 .unwrap_or(0)
+    }
+    #[inline(always)]
+    fn bits(self, depth: u32, n: u32) -> u32 {
+        let x = ((self as u64) << 32).checked_shl(depth).unwrap_or(0);
+        x.checked_shr(64u32.wrapping_sub(n)).unwrap_or(0) as u32
+    }
+    #[inline(always)]
+    fn with_bits(self, depth: u32, n: u32, c: u32) -> Self {
+        let c = (c as u64) & (u64::MAX >> 64u32.saturating_sub(n));
+        let sh = 64u32.wrapping_sub(depth).wrapping_sub(n);
+        self.mask(depth) | (c.checked_shl(sh).unwrap_or(0) >> 32) as u32
     }
 }
 
@@ -215,6 +241,22 @@ impl Key for u128 {
             | ((c & 0xff) as u128)
                 .checked_shl(120u32.wrapping_sub(depth))
                 .unwrap_or(0)
+    }
+    #[inline(always)]
+    fn bits(self, depth: u32, n: u32) -> u32 {
+        let x = self.checked_shl(depth).unwrap_or(0);
+        x.checked_shr(128u32.wrapping_sub(n)).unwrap_or(0) as u32
+    }
+    #[inline(always)]
+    fn with_bits(self, depth: u32, n: u32, c: u32) -> Self {
+        let c = (c as u128) & (u128::MAX >> 128u32.saturating_sub(n));
+        let end = depth.saturating_add(n);
+        let v = if end <= 128 {
+            c.checked_shl(128 - end).unwrap_or(0)
+        } else {
+            c >> (end - 128)
+        };
+        self.mask(depth) | v
     }
 }
 
@@ -274,22 +316,112 @@ pub struct Reader<K: Key> {
     _k: PhantomData<K>,
 }
 
-/// Root node index of `fib`, if it has routes.
+/// FIB table index and root node index of `fib`, if it has routes.
 #[inline(always)]
-fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Option<u32> {
+fn find_slot<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Option<(u32, u32)> {
     let mut i = fib_hash(fib, mask);
     let mut n = 0u32;
     while n <= mask {
-        let w = nodes.get(base.wrapping_add(i))?;
+        let at = base.wrapping_add(i << 1);
+        let w = nodes.get(at)?;
         let tag = w as u32;
         if tag == TAG_UNUSED {
             return None;
         }
         if (w >> 32) as u32 == fib {
-            return tag.checked_sub(2);
+            return Some((at, tag.checked_sub(2)?));
         }
         i = (i + 1) & mask;
         n += 1;
+    }
+    None
+}
+
+/// Root node index of `fib`, if it has routes.
+#[inline(always)]
+fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Option<u32> {
+    find_slot(nodes, base, mask, fib).map(|(_, r)| r)
+}
+
+// ---- Direct-pointing accelerator (read side) ----
+//
+// A FIB with many routes gets, on top of its Tree Bitmap, a read-only
+// compiled copy built for lookups (Poptrie: Asai and Ohara, SIGCOMM
+// 2015): a direct table indexed by the first `DIR_BITS` key bits, whose
+// entry is either the answer (leaf-pushed) or a node of a 64-ary trie
+// whose levels consume 6 bits each. A node is three words: the child
+// bitmap, the leaf bitmap (a bit where a run of equal leaves starts),
+// and the indexes of its contiguous child and leaf blocks; child and leaf
+// are found by popcount. An IPv4 /24 takes the direct table, one node
+// and one leaf: four dependent loads with the FIB slot, against six for
+// the Tree Bitmap, with two branches in all.
+//
+// The Tree Bitmap stays the source of truth (updates, walks, exact gets,
+// `lookup_route`). An update marks the direct-table entries it covers
+// dirty (readers then fall back to the Tree Bitmap for those addresses)
+// and [`Lpm::flush`] rebuilds dirty entries from the Tree Bitmap,
+// publishing each with one store. A failed rebuild leaves the entry dirty:
+// lookups stay right, only slower.
+
+/// Key bits resolved by an accelerated FIB's direct table.
+pub const DIR_BITS: u32 = 18;
+/// Key bits per accelerator node.
+const PSTRIDE: u32 = 6;
+/// Direct-table words (two 32-bit entries per word).
+const DIR_WORDS: u32 = 1 << (DIR_BITS - 1);
+/// Dirty bitmap words (one bit per entry).
+const DIRTY_WORDS: u32 = 1 << (DIR_BITS - 6);
+/// Dirty summary words (one bit per dirty bitmap word).
+const SUMMARY_WORDS: u32 = 1 << (DIR_BITS - 12);
+/// Node-arena words of one accelerated FIB's block: direct table, dirty
+/// bitmap, summary. Arenas should recycle blocks of exactly this size.
+pub const DIR_BLOCK_WORDS: u32 = DIR_WORDS + DIRTY_WORDS + SUMMARY_WORDS;
+/// Direct-table entry: a node index (low 31 bits) rather than a leaf.
+const E_NODE: u32 = 1 << 31;
+/// Direct-table entry: not built; look the address up in the Tree Bitmap.
+const E_DIRTY: u32 = u32::MAX;
+/// Largest nexthop the trie stores (leaves hold `nexthop + 1`, 0 being
+/// "no route", below [`E_NODE`]).
+pub const MAX_NEXTHOP: u32 = E_NODE - 2;
+/// Words per accelerator node.
+const PNODE_WORDS: u32 = 3;
+/// Accelerator word of a FIB slot: some entry is dirty.
+const ACC_DIRTY: u64 = 1 << 63;
+/// Accelerator word of a FIB slot: route count field (bits 32..63).
+const ACC_COUNT: u64 = 0x7fff_ffff << 32;
+
+/// Looks `key` up in the accelerator whose direct table starts at `dir`:
+/// `Some(answer)`, or `None` if the entry is dirty (or the arena does not
+/// hold what the entry says, which the caller also treats as "ask the
+/// Tree Bitmap").
+#[inline(always)]
+fn dir_lookup<K: Key, N: ArenaRead<u64>>(nodes: &N, dir: u32, key: K) -> Option<Option<u32>> {
+    let e = key.bits(0, DIR_BITS);
+    let w = nodes.get(dir.wrapping_add(e >> 1))?;
+    let ent = (w >> ((e & 1) * 32)) as u32;
+    if ent & E_NODE == 0 {
+        return Some(ent.checked_sub(1));
+    }
+    if ent == E_DIRTY {
+        return None;
+    }
+    let mut n = ent & !E_NODE;
+    let mut depth = DIR_BITS;
+    while depth < K::BITS {
+        let c = key.bits(depth, PSTRIDE);
+        let v = nodes.get(n)?;
+        let b = nodes.get(n.wrapping_add(2))?;
+        let m = u64::MAX >> (63 - c);
+        if (v >> c) & 1 != 0 {
+            let r = (v & m).count_ones().wrapping_sub(1);
+            n = (b as u32).wrapping_add(r.wrapping_mul(PNODE_WORDS));
+            depth += PSTRIDE;
+            continue;
+        }
+        let l = nodes.get(n.wrapping_add(1))?;
+        let r = (l & m).count_ones().wrapping_sub(1);
+        let lw = nodes.get(((b >> 32) as u32).wrapping_add(r >> 1))?;
+        return Some(((lw >> ((r & 1) * 32)) as u32).checked_sub(1));
     }
     None
 }
@@ -307,7 +439,14 @@ impl<K: Key> Reader<K> {
         fib: u32,
         key: K,
     ) -> Option<u32> {
-        results.get(self.find(nodes, fib, key)?.0)
+        let (at, root) = find_slot(nodes, self.fib_base, self.fib_mask, fib)?;
+        let acc = nodes.get(at.wrapping_add(1))? as u32;
+        if acc != 0 {
+            if let Some(r) = dir_lookup(nodes, acc.wrapping_sub(1), key) {
+                return r;
+            }
+        }
+        results.get(self.find_from(nodes, root, key)?.0)
     }
 
     /// The length and nexthop of the longest prefix of `fib` covering
@@ -330,7 +469,16 @@ impl<K: Key> Reader<K> {
     /// length, so it costs nothing there.
     #[inline(always)]
     fn find<N: ArenaRead<u64>>(&self, nodes: &N, fib: u32, key: K) -> Option<(u32, u32)> {
-        let mut node = find_root(nodes, self.fib_base, self.fib_mask, fib)?;
+        self.find_from(
+            nodes,
+            find_root(nodes, self.fib_base, self.fib_mask, fib)?,
+            key,
+        )
+    }
+
+    /// [`Reader::find`] from the root node `node`.
+    #[inline(always)]
+    fn find_from<N: ArenaRead<u64>>(&self, nodes: &N, mut node: u32, key: K) -> Option<(u32, u32)> {
         let mut best: Option<(u32, u32)> = None;
         let mut depth = 0u32;
         loop {
@@ -810,6 +958,8 @@ pub struct Lpm<K: Key, N: Arena<u64>, R: Arena<u32>> {
     results: R,
     rd: Reader<K>,
     routes: u64,
+    /// Route count from which a FIB gets an accelerator.
+    accel_min: u32,
 }
 
 /// IPv4 tables.
@@ -819,8 +969,9 @@ pub type Lpm6<N, R> = Lpm<u128, N, R>;
 
 impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Empty tables for up to `max_fibs` FIBs with routes at a time (the
-    /// FIB table takes `max_fibs` rounded up to a power of two, times two,
-    /// words of `nodes`).
+    /// FIB table takes `max_fibs` rounded up to a power of two, times
+    /// four, words of `nodes`: per slot, a slot word then an accelerator
+    /// word, the table twice as large as needed).
     pub fn new(mut nodes: N, results: R, max_fibs: u32) -> Result<Self, LpmError> {
         if max_fibs == 0 || max_fibs > MAX_FIBS {
             return Err(LpmError::BadCapacity);
@@ -829,10 +980,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             .checked_mul(2)
             .ok_or(LpmError::BadCapacity)?
             .next_power_of_two();
-        let base = nodes.try_alloc(cap).map_err(|_| LpmError::NoMemory)?;
-        for i in 0..cap {
-            if base > MAX_INDEX - cap || !nodes.set(base + i, 0) {
-                nodes.free(base, cap);
+        let base = nodes.try_alloc(2 * cap).map_err(|_| LpmError::NoMemory)?;
+        for i in 0..2 * cap {
+            if base > MAX_INDEX - 2 * cap || !nodes.set(base + i, 0) {
+                nodes.free(base, 2 * cap);
                 return Err(LpmError::Corrupt);
             }
         }
@@ -845,6 +996,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 _k: PhantomData,
             },
             routes: 0,
+            accel_min: u32::MAX,
         })
     }
 
@@ -888,6 +1040,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         let root = tag - 2;
         let count = self.subtree(root, false)?;
+        self.drop_accel(at);
+        let aa = self.acc_at(at);
+        self.nodes.publish(aa, 0);
         if !self
             .nodes
             .publish(at, ((fib as u64) << 32) | TAG_EMPTY as u64)
@@ -941,6 +1096,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// Adds `prefix/len -> nh` to `fib`; [`LpmError::Exists`] if present.
     pub fn insert(&mut self, fib: u32, prefix: K, len: u8, nh: u32) -> Result<(), LpmError> {
+        if nh > MAX_NEXTHOP {
+            return Err(LpmError::BadNexthop);
+        }
         let w = self.path_to(fib, prefix, len, true)?;
         let dt = w.target_depth;
         let p = pos(prefix, len as u32, dt);
@@ -956,6 +1114,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             self.rollback(&tk);
         } else {
             self.routes = self.routes.saturating_add(1);
+            self.count_route(w.slot, true);
+            self.touch(w.slot, prefix, len);
         }
         r
     }
@@ -963,6 +1123,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Sets the nexthop of an existing `prefix/len` in `fib` (one in-place
     /// store) and returns the old one.
     pub fn replace(&mut self, fib: u32, prefix: K, len: u8, nh: u32) -> Result<u32, LpmError> {
+        if nh > MAX_NEXTHOP {
+            return Err(LpmError::BadNexthop);
+        }
         let w = self.path_to(fib, prefix, len, false)?;
         let p = pos(prefix, len as u32, w.target_depth);
         let st = match w.last() {
@@ -974,6 +1137,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if !self.results.publish(i, nh) {
             return Err(LpmError::Corrupt);
         }
+        self.touch(w.slot, prefix, len);
         Ok(old)
     }
 
@@ -991,7 +1155,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         };
         let r = self.delete_at(&w, st, p, &mut tk);
         match r {
-            Ok(_) => self.routes = self.routes.saturating_sub(1),
+            Ok(_) => {
+                self.routes = self.routes.saturating_sub(1);
+                let left = self.count_route(w.slot, false);
+                if left == 0 || left < u64::from(self.accel_min / 2) {
+                    self.drop_accel(w.slot);
+                } else {
+                    self.touch(w.slot, prefix, len);
+                }
+            }
             Err(_) => self.rollback(&tk),
         }
         r
@@ -1062,7 +1234,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let mut i = fib_hash(fib, mask);
         let mut free: Option<(u32, u64)> = None;
         for _ in 0..=mask {
-            let at = base.checked_add(i).ok_or(LpmError::Corrupt)?;
+            let at = base.checked_add(i << 1).ok_or(LpmError::Corrupt)?;
             let w = self.nodes.get(at).ok_or(LpmError::Corrupt)?;
             let tag = w as u32;
             if tag != TAG_UNUSED && (w >> 32) as u32 == fib {
@@ -1493,6 +1665,500 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
         }
         Ok(old_nh)
+    }
+}
+
+/// An accelerator node as built: child bitmap, leaf bitmap, child block
+/// index (low half) and leaf block index (high half).
+type PNode = [u64; 3];
+
+// ---- Direct-pointing accelerator (write side) ----
+impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
+    /// FIBs with at least `routes` routes get an accelerator (about
+    /// 1.06 MiB of node arena plus its nodes) on their next
+    /// [`Lpm::flush`]; one that falls below half of it, or to no route,
+    /// loses it (at the update, or at the next flush after the threshold
+    /// was raised). `u32::MAX` (the default) turns accelerators off
+    /// for FIBs that do not have one yet.
+    pub fn set_accel_threshold(&mut self, routes: u32) {
+        self.accel_min = routes;
+    }
+
+    /// Routes in `fib`.
+    pub fn fib_routes(&self, fib: u32) -> u64 {
+        match self.fib_slot(fib, false) {
+            Ok((at, w)) if (w >> 32) as u32 == fib && w as u32 >= 2 => self
+                .nodes
+                .get(self.acc_at(at))
+                .map_or(0, |a| (a & ACC_COUNT) >> 32),
+            _ => 0,
+        }
+    }
+
+    /// Whether `fib` has an accelerator, and how many of its direct-table
+    /// entries are dirty (answered by the Tree Bitmap until the next
+    /// [`Lpm::flush`]).
+    pub fn accel_state(&self, fib: u32) -> Option<u32> {
+        let (at, w) = self.fib_slot(fib, false).ok()?;
+        if (w >> 32) as u32 != fib || (w as u32) < 2 {
+            return None;
+        }
+        let d = (self.nodes.get(self.acc_at(at))? as u32).checked_sub(1)?;
+        let mut n = 0;
+        for i in 0..DIRTY_WORDS {
+            n += self.nodes.get(d + DIR_WORDS + i)?.count_ones();
+        }
+        Some(n)
+    }
+
+    /// Brings `fib`'s accelerator up to date: creates it if the FIB has
+    /// reached the threshold ([`Lpm::set_accel_threshold`]) and rebuilds
+    /// every dirty direct-table entry from the Tree Bitmap. Lookups are
+    /// right before, during and after (dirty entries use the Tree
+    /// Bitmap); a failure ([`LpmError::NoMemory`]) leaves the remaining
+    /// entries dirty and can be retried.
+    pub fn flush(&mut self, fib: u32) -> Result<(), LpmError> {
+        let (at, w) = self.fib_slot(fib, false)?;
+        if (w >> 32) as u32 != fib || (w as u32) < 2 {
+            return Ok(());
+        }
+        let aa = self.acc_at(at);
+        let mut acc = self.nodes.get(aa).ok_or(LpmError::Corrupt)?;
+        if acc as u32 == 0 {
+            if (acc & ACC_COUNT) >> 32 < u64::from(self.accel_min) {
+                return Ok(());
+            }
+            let d = self
+                .nodes
+                .try_alloc(DIR_BLOCK_WORDS)
+                .map_err(|_| LpmError::NoMemory)?;
+            if d >= E_NODE - DIR_BLOCK_WORDS {
+                self.nodes.free(d, DIR_BLOCK_WORDS);
+                return Err(LpmError::NoMemory);
+            }
+            for i in 0..DIR_BLOCK_WORDS {
+                if !self.nodes.set(d + i, u64::MAX) {
+                    self.nodes.free(d, DIR_BLOCK_WORDS);
+                    return Err(LpmError::Corrupt);
+                }
+            }
+            acc = (acc & ACC_COUNT) | ACC_DIRTY | u64::from(d + 1);
+            if !self.nodes.publish(aa, acc) {
+                self.nodes.free(d, DIR_BLOCK_WORDS);
+                return Err(LpmError::Corrupt);
+            }
+        }
+        if (acc & ACC_COUNT) >> 32 < u64::from(self.accel_min / 2) {
+            self.drop_accel(at);
+            return Ok(());
+        }
+        if acc & ACC_DIRTY == 0 {
+            return Ok(());
+        }
+        let d = (acc as u32).wrapping_sub(1);
+        let (bm, sm) = (d + DIR_WORDS, d + DIR_WORDS + DIRTY_WORDS);
+        // Entries below `empty_until` have no route longer than
+        // `DIR_BITS` (learnt from the last walk): no walk for them.
+        let mut empty_until = 0u32;
+        for si in 0..SUMMARY_WORDS {
+            let mut sw = self.nodes.get(sm + si).ok_or(LpmError::Corrupt)?;
+            while sw != 0 {
+                let bi = si * 64 + sw.trailing_zeros();
+                let mut bw = self.nodes.get(bm + bi).ok_or(LpmError::Corrupt)?;
+                while bw != 0 {
+                    let e = bi * 64 + bw.trailing_zeros();
+                    let r = self.rebuild_entry(fib, d, e, &mut empty_until);
+                    if r.is_err() {
+                        // Keep what is left dirty for the next flush.
+                        self.nodes.set(bm + bi, bw);
+                        self.nodes.set(sm + si, sw);
+                        return r;
+                    }
+                    bw &= bw - 1;
+                }
+                self.nodes.set(bm + bi, 0);
+                sw &= sw - 1;
+            }
+            self.nodes.set(sm + si, 0);
+        }
+        self.nodes.set(aa, acc & !ACC_DIRTY);
+        Ok(())
+    }
+
+    /// Node-arena index of the accelerator word of the FIB slot at `at`
+    /// (the word after it: both share a cache line).
+    fn acc_at(&self, at: u32) -> u32 {
+        at.wrapping_add(1)
+    }
+
+    /// Adds `delta` (+1 or -1) to the route count of the FIB slot at `at`.
+    fn count_route(&mut self, at: u32, add: bool) -> u64 {
+        let aa = self.acc_at(at);
+        let Some(a) = self.nodes.get(aa) else {
+            return 0;
+        };
+        let n = (a & ACC_COUNT) >> 32;
+        let n = if add { n + 1 } else { n.saturating_sub(1) }.min(ACC_COUNT >> 32);
+        self.nodes.publish(aa, (a & !ACC_COUNT) | (n << 32));
+        n
+    }
+
+    /// After a change of `prefix/len` in the FIB slot at `at`: marks the
+    /// direct-table entries it covers dirty. Anything unexpected drops the
+    /// accelerator (lookups fall back to the Tree Bitmap).
+    fn touch(&mut self, at: u32, prefix: K, len: u8) {
+        let aa = self.acc_at(at);
+        let Some(acc) = self.nodes.get(aa) else {
+            return;
+        };
+        let Some(d) = (acc as u32).checked_sub(1) else {
+            return;
+        };
+        let e0 = prefix.bits(0, DIR_BITS);
+        let n = 1u32 << DIR_BITS.saturating_sub(len as u32);
+        for e in e0..e0.saturating_add(n) {
+            if self.mark_entry(d, e).is_none() {
+                self.drop_accel(at);
+                return;
+            }
+        }
+        self.nodes.publish(aa, acc | ACC_DIRTY);
+    }
+
+    /// Marks entry `e` of the direct table at `d` dirty, retiring what it
+    /// pointed to.
+    fn mark_entry(&mut self, d: u32, e: u32) -> Option<()> {
+        let wi = d.checked_add(e >> 1)?;
+        let w = self.nodes.get(wi)?;
+        let sh = (e & 1) * 32;
+        let ent = (w >> sh) as u32;
+        if ent == E_DIRTY {
+            return Some(());
+        }
+        let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(E_DIRTY) << sh);
+        if !self.nodes.publish(wi, nw) {
+            return None;
+        }
+        if ent & E_NODE != 0 {
+            let n = ent & !E_NODE;
+            let words = self.pnode(n)?;
+            self.release_pnode(&words, true);
+            self.nodes.retire(n, PNODE_WORDS);
+        }
+        let bi = d + DIR_WORDS + (e >> 6);
+        let b = self.nodes.get(bi)?;
+        self.nodes.set(bi, b | 1u64 << (e & 63));
+        let si = d + DIR_WORDS + DIRTY_WORDS + (e >> 12);
+        let s = self.nodes.get(si)?;
+        self.nodes.set(si, s | 1u64 << ((e >> 6) & 63));
+        Some(())
+    }
+
+    /// Removes the accelerator of the FIB slot at `at` (readers go back to
+    /// the Tree Bitmap with the first store) and retires its memory.
+    fn drop_accel(&mut self, at: u32) {
+        let aa = self.acc_at(at);
+        let Some(acc) = self.nodes.get(aa) else {
+            return;
+        };
+        let Some(d) = (acc as u32).checked_sub(1) else {
+            return;
+        };
+        self.nodes.publish(aa, acc & ACC_COUNT);
+        for wi in 0..DIR_WORDS {
+            let w = self.nodes.get(d + wi).unwrap_or(u64::MAX);
+            for ent in [w as u32, (w >> 32) as u32] {
+                if ent & E_NODE != 0 && ent != E_DIRTY {
+                    let n = ent & !E_NODE;
+                    if let Some(words) = self.pnode(n) {
+                        self.release_pnode(&words, true);
+                    }
+                    self.nodes.retire(n, PNODE_WORDS);
+                }
+            }
+        }
+        self.nodes.retire(d, DIR_BLOCK_WORDS);
+    }
+
+    /// The three words of the accelerator node at `n`.
+    fn pnode(&self, n: u32) -> Option<PNode> {
+        Some([
+            self.nodes.get(n)?,
+            self.nodes.get(n.checked_add(1)?)?,
+            self.nodes.get(n.checked_add(2)?)?,
+        ])
+    }
+
+    /// Retires (or, for a subtree never published, frees) the blocks below
+    /// an accelerator node: its children's, then its own child and leaf
+    /// blocks. Recursion depth is bounded by the key width (at most 19
+    /// levels for IPv6, with a small frame).
+    fn release_pnode(&mut self, p: &PNode, retire: bool) {
+        let k = p[0].count_ones();
+        let nl = p[1].count_ones();
+        let (b1, b0) = (p[2] as u32, (p[2] >> 32) as u32);
+        for i in 0..k {
+            if let Some(c) = self.pnode(b1.wrapping_add(i * PNODE_WORDS)) {
+                self.release_pnode(&c, retire);
+            }
+        }
+        for (base, n) in [(b1, k * PNODE_WORDS), (b0, nl.div_ceil(2))] {
+            if n == 0 {
+            } else if retire {
+                self.nodes.retire(base, n);
+            } else {
+                self.nodes.free(base, n);
+            }
+        }
+    }
+
+    /// Rebuilds entry `e` of `fib`'s direct table at `d` from the Tree
+    /// Bitmap and publishes it.
+    /// `empty_until`: see [`Lpm::flush`]; raised from the walk's end.
+    fn rebuild_entry(
+        &mut self,
+        fib: u32,
+        d: u32,
+        e: u32,
+        empty_until: &mut u32,
+    ) -> Result<(), LpmError> {
+        let p = K::ZERO.with_bits(0, DIR_BITS, e);
+        let def = self.best_le(fib, p, DIR_BITS)?;
+        let built = if e < *empty_until {
+            None
+        } else {
+            let mut next = None;
+            let b = self.build_pnode(fib, p, DIR_BITS, def, &mut next)?;
+            *empty_until = next.map_or(1 << DIR_BITS, |q: K| q.bits(0, DIR_BITS));
+            b
+        };
+        let ent = match built {
+            None => def,
+            Some(words) => {
+                let n = match self.nodes.try_alloc(PNODE_WORDS) {
+                    Ok(n) if n < E_NODE => n,
+                    r => {
+                        if let Ok(n) = r {
+                            self.nodes.free(n, PNODE_WORDS);
+                        }
+                        self.release_pnode(&words, false);
+                        return Err(LpmError::NoMemory);
+                    }
+                };
+                for (i, x) in (0u32..).zip(words) {
+                    self.nodes.set(n + i, x);
+                }
+                E_NODE | n
+            }
+        };
+        let wi = d + (e >> 1);
+        let w = self.nodes.get(wi).ok_or(LpmError::Corrupt)?;
+        let sh = (e & 1) * 32;
+        let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(ent) << sh);
+        if !self.nodes.publish(wi, nw) {
+            return Err(LpmError::Corrupt);
+        }
+        Ok(())
+    }
+
+    /// Leaf value (`nexthop + 1`, 0 for none) of the longest route of
+    /// `fib` no longer than `cap` that covers `key`.
+    fn best_le(&self, fib: u32, key: K, cap: u32) -> Result<u32, LpmError> {
+        let Some(mut idx) = find_root(&self.nodes, self.rd.fib_base, self.rd.fib_mask, fib) else {
+            return Ok(0);
+        };
+        let mut best = 0u32;
+        let mut depth = 0u32;
+        loop {
+            let node = self.read_node(idx)?;
+            let lo = if depth == 0 { 0 } else { depth + 1 };
+            let mut l = (depth + STRIDE).min(cap);
+            while l >= lo {
+                let p = pos(key.mask(l), l, depth);
+                if node.has(p) {
+                    let nh = self
+                        .results
+                        .get(node.rbase.wrapping_add(node.rank(p)))
+                        .ok_or(LpmError::Corrupt)?;
+                    best = nh.wrapping_add(1);
+                    break;
+                }
+                if l == 0 {
+                    break;
+                }
+                l -= 1;
+            }
+            let s = key.chunk(depth);
+            if depth + STRIDE >= cap || !child_bit(&node, s) {
+                return Ok(best);
+            }
+            idx = child_index(&node, s)?;
+            depth += STRIDE;
+        }
+    }
+
+    /// Builds the accelerator subtree for `prefix/depth` of `fib`, whose
+    /// addresses default to leaf value `def`: `None` if no route of the
+    /// FIB is longer than `depth` under the prefix. On error, everything
+    /// it allocated is freed.
+    fn build_pnode(
+        &mut self,
+        fib: u32,
+        prefix: K,
+        depth: u32,
+        def: u32,
+        next: &mut Option<K>,
+    ) -> Result<Option<PNode>, LpmError> {
+        let Some(p) = self.alloc_pnode(fib, prefix, depth, def, next)? else {
+            return Ok(None);
+        };
+        let b1 = p[2] as u32;
+        let mut bits = p[0];
+        let mut i = 0u32;
+        while bits != 0 {
+            let c = bits.trailing_zeros();
+            bits &= bits - 1;
+            let at = b1 + i * PNODE_WORDS;
+            let cdef = self.nodes.get(at + 2).ok_or(LpmError::Corrupt)? as u32;
+            let cp = prefix.with_bits(depth, PSTRIDE, c);
+            let r = match self.build_pnode(fib, cp, depth + PSTRIDE, cdef, &mut None) {
+                Ok(Some(w)) => Ok(w),
+                Ok(None) => Err(LpmError::Corrupt),
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(w) => {
+                    for (j, x) in (0u32..).zip(w) {
+                        self.nodes.set(at + j, x);
+                    }
+                }
+                Err(e) => {
+                    self.free_partial(&p, i);
+                    return Err(e);
+                }
+            }
+            i += 1;
+        }
+        Ok(Some(p))
+    }
+
+    /// Frees an unpublished accelerator node whose first `built` children
+    /// are complete (the others hold only their default).
+    fn free_partial(&mut self, p: &PNode, built: u32) {
+        let b1 = p[2] as u32;
+        for j in 0..built {
+            if let Some(c) = self.pnode(b1.wrapping_add(j * PNODE_WORDS)) {
+                self.release_pnode(&c, false);
+            }
+        }
+        let k = p[0].count_ones();
+        if k != 0 {
+            self.nodes.free(b1, k * PNODE_WORDS);
+        }
+        let nl = p[1].count_ones();
+        if nl != 0 {
+            self.nodes.free((p[2] >> 32) as u32, nl.div_ceil(2));
+        }
+    }
+
+    /// One accelerator node for `prefix/depth` of `fib` (default leaf
+    /// `def`): paints its 64 slots from the routes of lengths `depth + 1
+    /// ..= depth + 6` under the prefix (a walk in (prefix, length) order,
+    /// so a longer route paints over the shorter ones that cover it),
+    /// marks slots with longer routes as children, then allocates and
+    /// fills its leaf block and a child block whose third words hold each
+    /// child's default. `None` if no route under the prefix is longer
+    /// than `depth`. `next` gets the first route after the prefix's range,
+    /// if any. Not inlined: the 256-byte paint buffer stays out of the
+    /// recursion's frames.
+    #[inline(never)]
+    fn alloc_pnode(
+        &mut self,
+        fib: u32,
+        prefix: K,
+        depth: u32,
+        def: u32,
+        next: &mut Option<K>,
+    ) -> Result<Option<PNode>, LpmError> {
+        let mut leaves = [def; 64];
+        let mut vec = 0u64;
+        let mut any = false;
+        let end = depth + PSTRIDE;
+        let after = Some((prefix, depth as u8));
+        self.rd
+            .walk(&self.nodes, &self.results, fib, after, |q, l, nh| {
+                if q.mask(depth) != prefix {
+                    *next = Some(q);
+                    return false;
+                }
+                any = true;
+                let c = q.bits(depth, PSTRIDE);
+                let l = l as u32;
+                if l > end {
+                    vec |= 1u64 << (c & 63);
+                } else {
+                    let span = 1usize << (end - l);
+                    for x in leaves.iter_mut().skip(c as usize).take(span) {
+                        *x = nh.wrapping_add(1);
+                    }
+                }
+                true
+            })?;
+        if !any {
+            return Ok(None);
+        }
+        let mut lv = 0u64;
+        let mut nl = 0u32;
+        let mut prev = None;
+        for (c, &v) in (0u32..).zip(leaves.iter()) {
+            if (vec >> c) & 1 == 0 && prev != Some(v) {
+                lv |= 1u64 << c;
+                nl += 1;
+                prev = Some(v);
+            }
+        }
+        let k = vec.count_ones();
+        let b0 = if nl != 0 {
+            self.nodes
+                .try_alloc(nl.div_ceil(2))
+                .map_err(|_| LpmError::NoMemory)?
+        } else {
+            0
+        };
+        let b1 = if k != 0 {
+            match self.nodes.try_alloc(k * PNODE_WORDS) {
+                Ok(b) => b,
+                Err(_) => {
+                    if nl != 0 {
+                        self.nodes.free(b0, nl.div_ceil(2));
+                    }
+                    return Err(LpmError::NoMemory);
+                }
+            }
+        } else {
+            0
+        };
+        let (mut r, mut i, mut pair) = (0u32, 0u32, 0u64);
+        for (c, &v) in (0u32..).zip(leaves.iter()) {
+            if (vec >> c) & 1 != 0 {
+                let at = b1 + i * PNODE_WORDS;
+                self.nodes.set(at, 0);
+                self.nodes.set(at + 1, 0);
+                self.nodes.set(at + 2, u64::from(v));
+                i += 1;
+            } else if (lv >> c) & 1 != 0 {
+                pair |= u64::from(v) << ((r & 1) * 32);
+                if r & 1 == 1 {
+                    self.nodes.set(b0 + (r >> 1), pair);
+                    pair = 0;
+                }
+                r += 1;
+            }
+        }
+        if r & 1 == 1 {
+            self.nodes.set(b0 + (r >> 1), pair);
+        }
+        Ok(Some([vec, lv, u64::from(b1) | u64::from(b0) << 32]))
     }
 }
 

@@ -100,6 +100,9 @@ const ORDER_SEED: u64 = 0xfeed_beef;
 const SYNTH_V4: usize = 1_000_000;
 const SYNTH_V6: usize = 250_000;
 const DPDK_DELETES: usize = 100_000;
+/// Routes deleted and inserted again, a flush after each, with the
+/// accelerator on.
+const CHURN: usize = 100_000;
 
 /// The address families: what the DPDK harness and the generator need.
 trait Family: Key + std::hash::Hash {
@@ -455,23 +458,68 @@ where
         },
     );
 
-    // Loads and dependent accesses per lookup.
-    let (cn, cr) = (
-        Counted::new(t.nodes(), NODE_WORDS),
-        Counted::new(t.results(), 1),
-    );
-    let rd = t.reader();
-    let (mut loads, mut steps, mut max_loads, mut max_steps) = (0u64, 0u64, 0u32, 0u32);
-    let mut count_sum = 0u64;
-    for &k in keys {
-        count_sum = count_sum.wrapping_add(rd.lookup(&cn, &cr, 0, k).unwrap_or(0) as u64);
-        let ((l1, s1), (l2, s2)) = (cn.take(), cr.take());
-        loads += (l1 + l2) as u64;
-        steps += (s1 + s2) as u64;
-        max_loads = max_loads.max(l1 + l2);
-        max_steps = max_steps.max(s1 + s2);
+    // Loads and dependent accesses per lookup, Tree Bitmap alone.
+    let tbm_acc = accesses(&t, keys, NODE_WORDS, cgl_sum);
+
+    // The direct-pointing accelerator: built once, then lookups.
+    let foot0 = t.nodes().footprint_bytes();
+    let live0 = t.nodes().live_bytes();
+    t.set_accel_threshold(1);
+    let s = Instant::now();
+    t.flush(0).expect("flush");
+    let acc_build = s.elapsed().as_secs_f64();
+    let acc_foot = t.nodes().footprint_bytes() - foot0;
+    let acc_live = t.nodes().live_bytes() - live0;
+    let (acc_lk, acc_sum) = best(|| {
+        let mut sum = 0u64;
+        for &k in keys {
+            sum = sum.wrapping_add(t.lookup(0, k).unwrap_or(0) as u64);
+        }
+        sum
+    });
+    assert_eq!(acc_sum, cgl_sum, "accelerated lookups checksum");
+    let acc_acc = accesses(&t, keys, 3, cgl_sum);
+
+    // Updates with the accelerator on, each followed by a flush (what the
+    // module does per request): the first CHURN routes of the delete order
+    // deleted, then inserted again.
+    let churn = &del_order[..n.min(CHURN)];
+    let acc_del_lat = pcts(timed(churn, |i| {
+        let (p, l) = routes[i as usize];
+        t.delete(0, p, l).expect("delete");
+        t.flush(0).expect("flush");
+    }));
+    let acc_ins_lat = pcts(timed(churn, |i| {
+        let (p, l) = routes[i as usize];
+        t.insert(0, p, l, i + 1).expect("insert");
+        t.flush(0).expect("flush");
+    }));
+    let s = Instant::now();
+    for &i in churn {
+        let (p, l) = routes[i as usize];
+        t.delete(0, p, l).expect("delete");
+        t.flush(0).expect("flush");
     }
-    assert_eq!(count_sum, cgl_sum, "counted lookups checksum");
+    let acc_del = s.elapsed().as_secs_f64();
+    let s = Instant::now();
+    for &i in churn {
+        let (p, l) = routes[i as usize];
+        t.insert(0, p, l, i + 1).expect("insert");
+        t.flush(0).expect("flush");
+    }
+    let acc_ins = s.elapsed().as_secs_f64();
+    let acc_sum2 = keys.iter().fold(0u64, |a, &k| {
+        a.wrapping_add(t.lookup(0, k).unwrap_or(0) as u64)
+    });
+    assert_eq!(acc_sum2, cgl_sum, "checksum after churn");
+    // The Tree Bitmap alone again for the figures below (delete_fib drops
+    // the accelerator).
+    t.set_accel_threshold(u32::MAX);
+    t.delete_fib(0).expect("delete_fib");
+    for &i in &order {
+        let (p, l) = routes[i as usize];
+        t.insert(0, p, l, i + 1).expect("insert");
+    }
 
     let (cgl_lr, lr_sum) = best(|| {
         let mut sum = 0u64;
@@ -560,17 +608,31 @@ where
 
     let nf = n as f64;
     let kf = keys.len() as f64;
-    let mut all = vec![Figures {
-        name: "cgl lpm".into(),
-        single: kf / cgl_lk / 1e6,
-        ins: nf / cgl_ins / 1e6,
-        del: nf / cgl_del / 1e6,
-        ins_lat: cgl_ins_lat,
-        del_lat: cgl_del_lat,
-        bytes: cgl_heap as f64 / nf,
-        sum: cgl_sum,
-        ..Default::default()
-    }];
+    let cf = churn.len() as f64;
+    let mut all = vec![
+        Figures {
+            name: "cgl".into(),
+            single: kf / acc_lk / 1e6,
+            ins: cf / acc_ins / 1e6,
+            del: cf / acc_del / 1e6,
+            ins_lat: acc_ins_lat,
+            del_lat: acc_del_lat,
+            bytes: (cgl_heap as f64 + acc_foot as f64) / nf,
+            sum: acc_sum,
+            ..Default::default()
+        },
+        Figures {
+            name: "cgl tbm".into(),
+            single: kf / cgl_lk / 1e6,
+            ins: nf / cgl_ins / 1e6,
+            del: nf / cgl_del / 1e6,
+            ins_lat: cgl_ins_lat,
+            del_lat: cgl_del_lat,
+            bytes: cgl_heap as f64 / nf,
+            sum: cgl_sum,
+            ..Default::default()
+        },
+    ];
     let slug: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -664,16 +726,28 @@ where
         foot as f64 / nf
     );
     println!(
-        "{:<26} {:>12.2} mean, {} max",
-        "cgl dependent accesses",
-        steps as f64 / kf,
-        max_steps
+        "{:<26} {:>12.2} (accelerator: {:.2} live, {:.2} arena growth)",
+        "",
+        (live as f64 + acc_live as f64) / nf,
+        acc_live as f64 / nf,
+        acc_foot as f64 / nf
     );
+    println!("{:<26} {:>12.1} ms", "accelerator build", acc_build * 1e3);
+    for (what, a) in [("cgl", acc_acc), ("cgl tbm", tbm_acc)] {
+        println!(
+            "{:<26} {:>12.2} mean, {} max; word loads {:.2} mean, {} max",
+            format!("{what} dependent accesses"),
+            a.0 as f64 / kf,
+            a.1,
+            a.2 as f64 / kf,
+            a.3
+        );
+    }
     println!(
-        "{:<26} {:>12.2} mean, {} max",
-        "cgl word loads/lookup",
-        loads as f64 / kf,
-        max_loads
+        "note: cgl column = Tree Bitmap + direct-pointing accelerator; its updates are \
+         {} deletes then inserts with a flush after each (p50/p99/max include the flush); \
+         cgl tbm = Tree Bitmap alone, random-order load and delete of the whole table",
+        churn.len()
     );
     print!("lookup checksums: cgl {cgl_sum}");
     for f in &all[1..] {
@@ -690,6 +764,31 @@ where
     }
     println!();
     ok
+}
+
+/// (dependent accesses, max, word loads, max) of lookups of `keys` in FIB
+/// 0, a load more than `width` slots from the previous one starting a new
+/// access.
+fn accesses<K: Key>(
+    t: &Lpm<K, Nodes, Results>,
+    keys: &[K],
+    width: u32,
+    want: u64,
+) -> (u64, u32, u64, u32) {
+    let (cn, cr) = (Counted::new(t.nodes(), width), Counted::new(t.results(), 1));
+    let rd = t.reader();
+    let (mut loads, mut steps, mut max_loads, mut max_steps) = (0u64, 0u64, 0u32, 0u32);
+    let mut sum = 0u64;
+    for &k in keys {
+        sum = sum.wrapping_add(rd.lookup(&cn, &cr, 0, k).unwrap_or(0) as u64);
+        let ((l1, s1), (l2, s2)) = (cn.take(), cr.take());
+        loads += (l1 + l2) as u64;
+        steps += (s1 + s2) as u64;
+        max_loads = max_loads.max(l1 + l2);
+        max_steps = max_steps.max(s1 + s2);
+    }
+    assert_eq!(sum, want, "counted lookups checksum");
+    (steps, max_steps, loads, max_loads)
 }
 
 fn main() {

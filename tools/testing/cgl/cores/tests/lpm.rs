@@ -68,7 +68,7 @@ fn new<K: TKey>() -> T<K> {
 }
 
 fn fib_table_words() -> u64 {
-    (FIBS * 2).next_power_of_two() as u64
+    (FIBS * 2).next_power_of_two() as u64 * 2
 }
 
 /// The model: (fib, len, prefix) -> nexthop.
@@ -488,6 +488,77 @@ fn run_delete_fib<K: TKey>(ops: Vec<Op>, del: Vec<u32>) -> Result<(), TestCaseEr
     Ok(())
 }
 
+/// The FIB an update touches.
+fn op_fib(op: &Op) -> u32 {
+    match *op {
+        Op::Insert(f, ..) | Op::Delete(f, ..) | Op::Replace(f, ..) | Op::Lookup(f, _) => f,
+        Op::DeleteFib(f) => f,
+    }
+}
+
+/// The direct-pointing accelerator against the model: every FIB with a
+/// route is accelerated (threshold 1); after each update the FIB is
+/// flushed, or left dirty (lookups then go through the Tree Bitmap for
+/// the entries it covers), or flushed with the node arena failing after a
+/// few allocations (the entries not rebuilt stay dirty and right).
+/// Deleting every route frees every accelerator.
+fn run_accel<K: TKey>(ops: Vec<Op>, how: Vec<u8>) -> Result<(), TestCaseError> {
+    let nodes = Nodes::new();
+    let nb = nodes.budget.clone();
+    let mut t: T<K> = Lpm::new(nodes, Results::new(), FIBS).unwrap();
+    t.set_accel_threshold(1);
+    let mut m = Model::default();
+    let mut rng = XorShift(0xacce1);
+    let check = |t: &T<K>, m: &Model, extra: u128, rng: &mut XorShift| {
+        for (f, key) in probes::<K>(m, &[extra, rng.next() as u128], rng) {
+            prop_assert_eq!(
+                t.lookup(f, K::from_u128(key)),
+                m.lookup::<K>(f, key),
+                "fib {} key {:x}",
+                f,
+                key
+            );
+        }
+        Ok(())
+    };
+    for (i, op) in ops.iter().enumerate() {
+        let want = model_apply::<K>(&mut m, op);
+        let got = apply(&mut t, op);
+        prop_assert_eq!(got, want, "op {:?}", op);
+        let f = op_fib(op);
+        match how.get(i % how.len().max(1)).copied().unwrap_or(1) % 4 {
+            0 => {}
+            3 => {
+                nb.set(Some(rng.next() % 6));
+                let r = t.flush(f);
+                nb.set(None);
+                prop_assert!(matches!(r, Ok(()) | Err(LpmError::NoMemory)), "{:?}", r);
+            }
+            _ => {
+                prop_assert_eq!(t.flush(f), Ok(()));
+                if t.fib_routes(f) > 0 {
+                    prop_assert_eq!(t.accel_state(f), Some(0));
+                }
+            }
+        }
+        prop_assert_eq!(t.fib_routes(f), m.sorted(f).len() as u64);
+        check(&t, &m, op_key(op), &mut rng)?;
+    }
+    for f in ALL_FIBS {
+        prop_assert_eq!(t.flush(f), Ok(()));
+    }
+    check(&t, &m, 0, &mut rng)?;
+    let keys: Vec<_> = m.0.keys().copied().collect();
+    for (f, l, p) in keys {
+        prop_assert!(t.delete(f, K::from_u128(p), l).is_ok());
+    }
+    for f in ALL_FIBS {
+        prop_assert_eq!(t.accel_state(f), None);
+    }
+    prop_assert_eq!(t.nodes().live(), fib_table_words());
+    Ok(())
+}
+
 fn target(bits: u32) -> impl Strategy<Value = Op> {
     prop_oneof![
         (fib(), prefix(bits), 0u32..1000).prop_map(move |(f, (v, l, _), nh)| Op::Insert(
@@ -545,6 +616,21 @@ proptest! {
     #[test]
     fn v6_delete_fib_matches_model(ops in ops(128), del in proptest::collection::vec(fib(), 0..4)) {
         run_delete_fib::<u128>(ops, del)?;
+    }
+}
+
+proptest! {
+    // Each case flushes up to 2^18 direct-table entries per update.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn v4_accel_matches_model(ops in ops(32), how in proptest::collection::vec(any::<u8>(), 1..8)) {
+        run_accel::<u32>(ops, how)?;
+    }
+
+    #[test]
+    fn v6_accel_matches_model(ops in ops(128), how in proptest::collection::vec(any::<u8>(), 1..8)) {
+        run_accel::<u128>(ops, how)?;
     }
 }
 
@@ -612,7 +698,7 @@ fn empty_fib_cost() {
     // A FIB costs one root node once it has routes, nothing before.
     let mut t: T<u32> = Lpm::new(Nodes::new(), Results::new(), 1024).unwrap();
     let base = t.nodes().live();
-    assert_eq!(base, 2048, "FIB table: 8..16 bytes per FIB");
+    assert_eq!(base, 4096, "FIB table: 16..32 bytes per FIB");
     t.insert(7, 0, 0, 1).unwrap();
     assert_eq!(t.nodes().live() - base, NODE_WORDS as u64);
     assert!((t.nodes().live() - base) * 8 + 16 <= 1024);
@@ -680,7 +766,9 @@ where
     (K, u8): prefix_trie::Prefix,
 {
     use prefix_trie::PrefixMap;
+    const OFF2: u32 = 1 << 24;
     let mut t: T<K> = Lpm::new(Nodes::new(), Results::new(), 4).unwrap();
+    t.set_accel_threshold(1000);
     let mut r: PrefixMap<(K, u8), u32> = PrefixMap::new();
     let mut order: Vec<usize> = (0..routes.len()).collect();
     rng.shuffle(&mut order);
@@ -690,7 +778,7 @@ where
         if t.insert(1, p, l, i as u32 + 1) == Err(LpmError::Exists) {
             continue; // duplicate line in the file
         }
-        t.insert(2, p, l, !(i as u32)).unwrap();
+        t.insert(2, p, l, i as u32 + OFF2).unwrap();
         r.insert((p, l), i as u32 + 1);
     }
     let compare = |t: &T<K>, r: &PrefixMap<(K, u8), u32>, rng: &mut XorShift| {
@@ -706,10 +794,16 @@ where
                 lpm.map(|((_, l), v)| (l, *v)),
                 "{k:?}"
             );
-            assert_eq!(t.lookup(2, k), want.map(|v| !(v - 1)), "{k:?}");
+            assert_eq!(t.lookup(2, k), want.map(|v| v - 1 + OFF2), "{k:?}");
             assert_eq!(t.lookup(3, k), None);
         }
     };
+    // Tree Bitmap only, then accelerated.
+    compare(&t, &r, rng);
+    assert_eq!(t.accel_state(1), None);
+    t.flush(1).unwrap();
+    t.flush(2).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
     compare(&t, &r, rng);
     assert_eq!(t.results().live(), t.routes());
     // Walks in resumed chunks give prefix-trie's routes in (prefix, len)
@@ -729,10 +823,16 @@ where
             if let Some(v) = r.get_mut(&(p, l)) {
                 *v += 7;
                 t.replace(1, p, l, *v).unwrap();
-                t.replace(2, p, l, !(*v - 1)).unwrap();
+                t.replace(2, p, l, *v - 1 + OFF2).unwrap();
             }
         }
     }
+    // Dirty entries answer through the Tree Bitmap, then are rebuilt.
+    assert!(t.accel_state(1).unwrap() > 0);
+    compare(&t, &r, rng);
+    t.flush(1).unwrap();
+    t.flush(2).unwrap();
+    assert_eq!(t.accel_state(2), Some(0));
     compare(&t, &r, rng);
     // And everything else (FIB 2 at once): only the FIB table remains.
     assert_eq!(t.delete_fib(2), Ok(r.len() as u64));
@@ -743,7 +843,7 @@ where
         }
     }
     assert_eq!(t.routes(), 0);
-    assert_eq!(t.nodes().live(), 8);
+    assert_eq!(t.nodes().live(), 16);
 }
 
 #[test]
