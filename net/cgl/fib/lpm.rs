@@ -357,11 +357,14 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // the Tree Bitmap, with two branches in all.
 //
 // The Tree Bitmap stays the source of truth (updates, walks, exact gets,
-// `lookup_route`). An update marks the direct-table entries it covers
+// `lookup_route`); accelerator nodes are painted from its bitmaps. An
+// update of a prefix longer than `DIR_BITS` rebuilds, at once, only the
+// deepest accelerator node whose slots the prefix reaches (reusing that
+// node's other children) and copies the path above it, published with one
+// store of the direct entry. A shorter prefix marks the entries it covers
 // dirty (readers then fall back to the Tree Bitmap for those addresses)
-// and [`Lpm::flush`] rebuilds dirty entries from the Tree Bitmap,
-// publishing each with one store. A failed rebuild leaves the entry dirty:
-// lookups stay right, only slower.
+// and [`Lpm::flush`] rebuilds dirty entries, each published with one
+// store. Whatever fails is left dirty: lookups stay right, only slower.
 
 /// Key bits resolved by an accelerated FIB's direct table.
 pub const DIR_BITS: u32 = 18;
@@ -385,6 +388,9 @@ const E_DIRTY: u32 = u32::MAX;
 pub const MAX_NEXTHOP: u32 = E_NODE - 2;
 /// Words per accelerator node.
 const PNODE_WORDS: u32 = 3;
+/// Most accelerator node levels under a direct entry (IPv6: depths 18 to
+/// 126).
+const MAX_PLEVELS: usize = 20;
 /// Accelerator word of a FIB slot: some entry is dirty.
 const ACC_DIRTY: u64 = 1 << 63;
 /// Accelerator word of a FIB slot: route count field (bits 32..63).
@@ -1115,7 +1121,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         } else {
             self.routes = self.routes.saturating_add(1);
             self.count_route(w.slot, true);
-            self.touch(w.slot, prefix, len);
+            self.touch(fib, w.slot, prefix, len);
         }
         r
     }
@@ -1137,7 +1143,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if !self.results.publish(i, nh) {
             return Err(LpmError::Corrupt);
         }
-        self.touch(w.slot, prefix, len);
+        self.touch(fib, w.slot, prefix, len);
         Ok(old)
     }
 
@@ -1161,7 +1167,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 if left == 0 || left < u64::from(self.accel_min / 2) {
                     self.drop_accel(w.slot);
                 } else {
-                    self.touch(w.slot, prefix, len);
+                    self.touch(fib, w.slot, prefix, len);
                 }
             }
             Err(_) => self.rollback(&tk),
@@ -1757,9 +1763,6 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         let d = (acc as u32).wrapping_sub(1);
         let (bm, sm) = (d + DIR_WORDS, d + DIR_WORDS + DIRTY_WORDS);
-        // Entries below `empty_until` have no route longer than
-        // `DIR_BITS` (learnt from the last walk): no walk for them.
-        let mut empty_until = 0u32;
         for si in 0..SUMMARY_WORDS {
             let mut sw = self.nodes.get(sm + si).ok_or(LpmError::Corrupt)?;
             while sw != 0 {
@@ -1767,7 +1770,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 let mut bw = self.nodes.get(bm + bi).ok_or(LpmError::Corrupt)?;
                 while bw != 0 {
                     let e = bi * 64 + bw.trailing_zeros();
-                    let r = self.rebuild_entry(fib, d, e, &mut empty_until);
+                    let r = self.rebuild_entry(fib, d, e);
                     if r.is_err() {
                         // Keep what is left dirty for the next flush.
                         self.nodes.set(bm + bi, bw);
@@ -1806,7 +1809,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// After a change of `prefix/len` in the FIB slot at `at`: marks the
     /// direct-table entries it covers dirty. Anything unexpected drops the
     /// accelerator (lookups fall back to the Tree Bitmap).
-    fn touch(&mut self, at: u32, prefix: K, len: u8) {
+    fn touch(&mut self, fib: u32, at: u32, prefix: K, len: u8) {
         let aa = self.acc_at(at);
         let Some(acc) = self.nodes.get(aa) else {
             return;
@@ -1815,6 +1818,24 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return;
         };
         let e0 = prefix.bits(0, DIR_BITS);
+        if u32::from(len) > DIR_BITS {
+            // One entry: rebuild in place what the prefix reaches, or the
+            // whole (small) region if it has no node yet.
+            let ent = self
+                .nodes
+                .get(d.wrapping_add(e0 >> 1))
+                .map(|w| (w >> ((e0 & 1) * 32)) as u32);
+            let done = match ent {
+                Some(E_DIRTY) | None => false,
+                Some(x) if x & E_NODE != 0 => self
+                    .update_path(fib, d, e0, x & !E_NODE, prefix, u32::from(len))
+                    .is_ok(),
+                Some(_) => self.rebuild_entry(fib, d, e0).is_ok(),
+            };
+            if done {
+                return;
+            }
+        }
         let n = 1u32 << DIR_BITS.saturating_sub(len as u32);
         for e in e0..e0.saturating_add(n) {
             if self.mark_entry(d, e).is_none() {
@@ -1823,6 +1844,260 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
         }
         self.nodes.publish(aa, acc | ACC_DIRTY);
+    }
+
+    /// After a change of `prefix/len` (`len > DIR_BITS`) in `fib`, whose
+    /// direct entry `e` (table at `d`) holds the region's root node
+    /// `root`: rebuilds only the deepest node on the prefix's path whose
+    /// slots it affects (reusing that node's other children as they are)
+    /// and copies the path above it, then publishes the new region root
+    /// with one store. Everything is allocated before the publish; on an
+    /// error nothing was published and nothing is leaked (the caller then
+    /// marks the entry dirty).
+    fn update_path(
+        &mut self,
+        fib: u32,
+        d: u32,
+        e: u32,
+        root: u32,
+        prefix: K,
+        len: u32,
+    ) -> Result<(), LpmError> {
+        let mut path = [(0u32, [0u64; 3]); MAX_PLEVELS];
+        let mut n = 0usize;
+        let (mut idx, mut depth) = (root, DIR_BITS);
+        loop {
+            let w = self.pnode(idx).ok_or(LpmError::Corrupt)?;
+            *path.get_mut(n).ok_or(LpmError::Corrupt)? = (idx, w);
+            n += 1;
+            if len <= depth + PSTRIDE {
+                break;
+            }
+            let c = prefix.bits(depth, PSTRIDE);
+            if (w[0] >> c) & 1 == 0 {
+                break;
+            }
+            let r = (w[0] & (u64::MAX >> (63 - c)))
+                .count_ones()
+                .saturating_sub(1);
+            idx = (w[2] as u32)
+                .checked_add(r * PNODE_WORDS)
+                .ok_or(LpmError::Corrupt)?;
+            depth += PSTRIDE;
+        }
+        // The copies of the ancestors' child blocks and of the root block,
+        // allocated first so that nothing can fail after the rebuild.
+        let mut lvl = n - 1;
+        let mut copies = [0u32; MAX_PLEVELS];
+        let give_back = |me: &mut Self, copies: &[u32], upto: usize| {
+            for (i, &b) in copies.iter().enumerate().take(upto) {
+                let size = match i.checked_sub(1) {
+                    None => PNODE_WORDS,
+                    Some(up) => path.get(up).map_or(0, |p| p.1[0].count_ones()) * PNODE_WORDS,
+                };
+                if size != 0 {
+                    me.nodes.free(b, size);
+                }
+            }
+        };
+        // copies[0]: the new root block; copies[i] (i >= 1): the new child
+        // block of level i - 1, holding level i.
+        let (new, lvl) = loop {
+            for i in 0..=lvl {
+                let size = if i == 0 {
+                    PNODE_WORDS
+                } else {
+                    path.get(i - 1).map_or(0, |p| p.1[0].count_ones()) * PNODE_WORDS
+                };
+                match self.nodes.try_alloc(size) {
+                    Ok(b) => *copies.get_mut(i).ok_or(LpmError::Corrupt)? = b,
+                    Err(_) => {
+                        give_back(self, &copies, i);
+                        return Err(LpmError::NoMemory);
+                    }
+                }
+            }
+            let dt = DIR_BITS + lvl as u32 * PSTRIDE;
+            let pt = prefix.mask(dt);
+            let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
+            let r = self.rebuild_pnode(fib, pt, dt, &old, prefix, len);
+            match r {
+                Ok((Some(w), reused)) => break ((Some(w), reused), lvl),
+                Ok((None, _)) if lvl == 0 => break ((None, 0), 0),
+                Ok((None, _)) => {
+                    // The node emptied: rebuild its parent instead.
+                    give_back(self, &copies, lvl + 1);
+                    lvl -= 1;
+                }
+                Err(err) => {
+                    give_back(self, &copies, lvl + 1);
+                    return Err(err);
+                }
+            }
+        };
+        let (new, reused) = new;
+        // Copy the path upwards, each level into its new block.
+        let mut cur = new;
+        let mut l = lvl;
+        while l > 0 {
+            let (_, pw) = *path.get(l - 1).ok_or(LpmError::Corrupt)?;
+            let dpar = DIR_BITS + (l as u32 - 1) * PSTRIDE;
+            let c = prefix.bits(dpar, PSTRIDE);
+            let k = pw[0].count_ones();
+            // The path went through slot `c`: its bit is set.
+            let r = (pw[0] & (u64::MAX >> (63 - c)))
+                .count_ones()
+                .checked_sub(1)
+                .filter(|&r| r < k)
+                .ok_or(LpmError::Corrupt)?;
+            let nb = copies.get(l).copied().ok_or(LpmError::Corrupt)?;
+            let words = cur.ok_or(LpmError::Corrupt)?;
+            self.nodes.copy(pw[2] as u32, nb, k * PNODE_WORDS);
+            for (j, x) in (0u32..).zip(words) {
+                self.nodes.set(nb + r * PNODE_WORDS + j, x);
+            }
+            cur = Some([pw[0], pw[1], u64::from(nb) | (pw[2] & !0xffff_ffff)]);
+            l -= 1;
+        }
+        let b = copies.first().copied().ok_or(LpmError::Corrupt)?;
+        let ent = match cur {
+            Some(w) => {
+                for (j, x) in (0u32..).zip(w) {
+                    self.nodes.set(b + j, x);
+                }
+                E_NODE | b
+            }
+            None => {
+                self.nodes.free(b, PNODE_WORDS);
+                self.best_le(fib, prefix.mask(DIR_BITS), DIR_BITS)?
+            }
+        };
+        let wi = d + (e >> 1);
+        let w = self.nodes.get(wi).ok_or(LpmError::Corrupt)?;
+        let sh = (e & 1) * 32;
+        let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(ent) << sh);
+        if !self.nodes.publish(wi, nw) {
+            return Err(LpmError::Corrupt);
+        }
+        // Retire what the new path replaced (after the publish: a reader
+        // that starts before it may read all of it).
+        let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
+        self.retire_unused(&old, reused);
+        self.nodes.retire(root, PNODE_WORDS);
+        for (_, pw) in path.iter().take(lvl) {
+            self.nodes
+                .retire(pw[2] as u32, pw[0].count_ones() * PNODE_WORDS);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the accelerator node `old` for `prefix/depth` after a change of `changed/len`: new leaves and child
+    /// block; the children whose slots the change does not reach are
+    /// copied as they are, the others built again. Returns the new node
+    /// (`None`: nothing under the prefix is longer than `depth`) and the
+    /// slots whose children it reuses, for [`Lpm::retire_unused`] after
+    /// the publish. On error frees what it allocated.
+    #[allow(clippy::too_many_arguments)]
+    fn rebuild_pnode(
+        &mut self,
+        fib: u32,
+        prefix: K,
+        depth: u32,
+        old: &PNode,
+        changed: K,
+        len: u32,
+    ) -> Result<(Option<PNode>, u64), LpmError> {
+        let end = depth + PSTRIDE;
+        let c0 = changed.bits(depth, PSTRIDE);
+        let (lo, hi) = if len <= end {
+            (c0, c0 + (1u32 << (end - len)))
+        } else {
+            (c0, c0 + 1)
+        };
+        let reach = |c: u32| c >= lo && c < hi;
+        let Some(p) = self.alloc_pnode(fib, prefix, depth, None)? else {
+            return Ok((None, 0));
+        };
+        let b1 = p[2] as u32;
+        let (ob1, ov) = (old[2] as u32, old[0]);
+        let mut bits = p[0];
+        let mut i = 0u32;
+        let mut fresh = 0u64;
+        let mut reused = 0u64;
+        while bits != 0 {
+            let c = bits.trailing_zeros();
+            bits &= bits - 1;
+            let at = b1 + i * PNODE_WORDS;
+            let r = if !reach(c) && (ov >> c) & 1 != 0 {
+                let or = (ov & (u64::MAX >> (63 - c))).count_ones().saturating_sub(1);
+                reused |= 1u64 << c;
+                self.pnode(ob1.wrapping_add(or * PNODE_WORDS))
+                    .ok_or(LpmError::Corrupt)
+            } else {
+                let cdef = self.nodes.get(at + 2).ok_or(LpmError::Corrupt)? as u32;
+                let cp = prefix.with_bits(depth, PSTRIDE, c);
+                match self.build_pnode(fib, cp, end, cdef) {
+                    Ok(Some(w)) => {
+                        fresh |= 1u64 << c;
+                        Ok(w)
+                    }
+                    Ok(None) => Err(LpmError::Corrupt),
+                    Err(e) => Err(e),
+                }
+            };
+            match r {
+                Ok(w) => {
+                    for (j, x) in (0u32..).zip(w) {
+                        self.nodes.set(at + j, x);
+                    }
+                }
+                Err(e) => {
+                    // Free the fresh children, then the new blocks.
+                    let mut j = 0u32;
+                    let mut b = p[0];
+                    while b != 0 {
+                        let cc = b.trailing_zeros();
+                        b &= b - 1;
+                        if (fresh >> cc) & 1 != 0 {
+                            if let Some(w) = self.pnode(b1 + j * PNODE_WORDS) {
+                                self.release_pnode(&w, false);
+                            }
+                        }
+                        j += 1;
+                    }
+                    self.free_partial(&p, 0);
+                    return Err(e);
+                }
+            }
+            i += 1;
+        }
+        Ok((Some(p), reused))
+    }
+
+    /// Retires node `old`'s leaf and child blocks and its children that
+    /// are not in `reused` (by slot).
+    fn retire_unused(&mut self, old: &PNode, reused: u64) {
+        let (ob1, ov) = (old[2] as u32, old[0]);
+        let mut bits = ov;
+        let mut i = 0u32;
+        while bits != 0 {
+            let c = bits.trailing_zeros();
+            bits &= bits - 1;
+            if (reused >> c) & 1 == 0 {
+                if let Some(w) = self.pnode(ob1.wrapping_add(i * PNODE_WORDS)) {
+                    self.release_pnode(&w, true);
+                }
+            }
+            i += 1;
+        }
+        let k = ov.count_ones();
+        if k != 0 {
+            self.nodes.retire(ob1, k * PNODE_WORDS);
+        }
+        let nl = old[1].count_ones();
+        if nl != 0 {
+            self.nodes.retire((old[2] >> 32) as u32, nl.div_ceil(2));
+        }
     }
 
     /// Marks entry `e` of the direct table at `d` dirty, retiring what it
@@ -1914,23 +2189,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// Rebuilds entry `e` of `fib`'s direct table at `d` from the Tree
     /// Bitmap and publishes it.
-    /// `empty_until`: see [`Lpm::flush`]; raised from the walk's end.
-    fn rebuild_entry(
-        &mut self,
-        fib: u32,
-        d: u32,
-        e: u32,
-        empty_until: &mut u32,
-    ) -> Result<(), LpmError> {
+    fn rebuild_entry(&mut self, fib: u32, d: u32, e: u32) -> Result<(), LpmError> {
         let p = K::ZERO.with_bits(0, DIR_BITS, e);
-        let def = self.best_le(fib, p, DIR_BITS)?;
-        let built = if e < *empty_until {
-            None
-        } else {
-            let mut next = None;
-            let b = self.build_pnode(fib, p, DIR_BITS, def, &mut next)?;
-            *empty_until = next.map_or(1 << DIR_BITS, |q: K| q.bits(0, DIR_BITS));
-            b
+        let (def, x) = self.anchor(fib, p, DIR_BITS)?;
+        let built = match x {
+            None => None,
+            Some(_) => self.build_pnode(fib, p, DIR_BITS, def)?,
         };
         let ent = match built {
             None => def,
@@ -2007,9 +2271,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         prefix: K,
         depth: u32,
         def: u32,
-        next: &mut Option<K>,
     ) -> Result<Option<PNode>, LpmError> {
-        let Some(p) = self.alloc_pnode(fib, prefix, depth, def, next)? else {
+        let Some(p) = self.alloc_pnode(fib, prefix, depth, Some(def))? else {
             return Ok(None);
         };
         let b1 = p[2] as u32;
@@ -2021,7 +2284,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let at = b1 + i * PNODE_WORDS;
             let cdef = self.nodes.get(at + 2).ok_or(LpmError::Corrupt)? as u32;
             let cp = prefix.with_bits(depth, PSTRIDE, c);
-            let r = match self.build_pnode(fib, cp, depth + PSTRIDE, cdef, &mut None) {
+            let r = match self.build_pnode(fib, cp, depth + PSTRIDE, cdef) {
                 Ok(Some(w)) => Ok(w),
                 Ok(None) => Err(LpmError::Corrupt),
                 Err(e) => Err(e),
@@ -2061,50 +2324,163 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
     }
 
+    /// The Tree Bitmap descent for the accelerator node `p/depth` of
+    /// `fib`: the leaf value of the longest route no longer than `depth`
+    /// that covers `p`, and the Tree Bitmap node at depth
+    /// `depth / 8 * 8` on `p`'s path with that depth, if there is one
+    /// (otherwise no route under `p` is longer than `depth`).
+    fn anchor(&self, fib: u32, p: K, depth: u32) -> Result<(u32, Option<(Node, u32)>), LpmError> {
+        let Some(mut idx) = find_root(&self.nodes, self.rd.fib_base, self.rd.fib_mask, fib) else {
+            return Ok((0, None));
+        };
+        let tx0 = depth / STRIDE * STRIDE;
+        let mut best = 0u32;
+        let mut dd = 0u32;
+        loop {
+            let node = self.read_node(idx)?;
+            let lo = if dd == 0 { 0 } else { dd + 1 };
+            let mut l = (dd + STRIDE).min(depth);
+            while l >= lo {
+                let at = pos(p.mask(l), l, dd);
+                if node.has(at) {
+                    let nh = self
+                        .results
+                        .get(node.rbase.wrapping_add(node.rank(at)))
+                        .ok_or(LpmError::Corrupt)?;
+                    best = nh.wrapping_add(1);
+                    break;
+                }
+                if l == 0 {
+                    break;
+                }
+                l -= 1;
+            }
+            if dd >= tx0 {
+                return Ok((best, Some((node, dd))));
+            }
+            let s = p.chunk(dd);
+            if !child_bit(&node, s) {
+                return Ok((best, None));
+            }
+            idx = child_index(&node, s)?;
+            dd += STRIDE;
+        }
+    }
+
+    /// Paints the accelerator node `p/depth` from the Tree Bitmap node `x`
+    /// at depth `tx` with prefix `q` (either `x` is the node
+    /// [`Lpm::anchor`] found, `tx <= depth`, or a node under `p`): its
+    /// routes under `p` of lengths `depth + 1 ..= depth + 6` paint their
+    /// slots of `leaves` with `nexthop + 1`, shortest first, so a longer
+    /// route paints over the shorter ones covering it; longer routes and
+    /// deeper nodes set their slot's bit in `vec`. Child nodes that still
+    /// hold lengths in range are painted in turn (recursion bounded by
+    /// one level: `depth + 6` is at most 8 bits past `tx`). Returns
+    /// whether anything under `p` is longer than `depth`.
+    #[allow(clippy::too_many_arguments)]
+    fn paint_tbm(
+        &self,
+        x: &Node,
+        tx: u32,
+        q: K,
+        p: K,
+        depth: u32,
+        leaves: &mut [u32; 64],
+        vec: &mut u64,
+    ) -> Result<bool, LpmError> {
+        let end = depth + PSTRIDE;
+        // Slots of `x` under `p`: top `k` bits fixed by `p`.
+        let k = depth.saturating_sub(tx);
+        let pv = if k == 0 { 0 } else { p.bits(tx, k) };
+        let mut any = false;
+        for j in 1..=STRIDE {
+            let l = tx + j;
+            if l <= depth {
+                continue;
+            }
+            if l > K::BITS {
+                break;
+            }
+            let (vlo, vhi) = (pv << (j - k), (pv + 1) << (j - k));
+            let (map, off) = if j == STRIDE {
+                (&x.full, 0)
+            } else {
+                (&x.int, 1u32 << j)
+            };
+            let mut v = vlo;
+            while let Some(b) = next_set(map, off + v) {
+                if b >= off + vhi {
+                    break;
+                }
+                v = b - off;
+                any = true;
+                let pref = q.with_bits(tx, j, v);
+                let c = pref.bits(depth, PSTRIDE);
+                if l <= end {
+                    let at = if j == STRIDE {
+                        Pos::Full(v)
+                    } else {
+                        Pos::Int(b)
+                    };
+                    let nh = self
+                        .results
+                        .get(x.rbase.wrapping_add(x.rank(at)))
+                        .ok_or(LpmError::Corrupt)?;
+                    let span = 1usize << (end - l);
+                    for y in leaves.iter_mut().skip(c as usize).take(span) {
+                        *y = nh.wrapping_add(1);
+                    }
+                } else {
+                    *vec |= 1u64 << (c & 63);
+                }
+                v += 1;
+            }
+        }
+        if tx + STRIDE >= K::BITS {
+            return Ok(any);
+        }
+        let (slo, shi) = (pv << (STRIDE - k), (pv + 1) << (STRIDE - k));
+        for s in slo..shi {
+            if !child_bit(x, s) {
+                continue;
+            }
+            any = true;
+            let qy = q.with_bits(tx, STRIDE, s);
+            if tx + STRIDE >= end {
+                *vec |= 1u64 << (qy.bits(depth, PSTRIDE) & 63);
+            } else {
+                let y = self.read_node(child_index(x, s)?)?;
+                self.paint_tbm(&y, tx + STRIDE, qy, p, depth, leaves, vec)?;
+            }
+        }
+        Ok(any)
+    }
+
     /// One accelerator node for `prefix/depth` of `fib` (default leaf
-    /// `def`): paints its 64 slots from the routes of lengths `depth + 1
-    /// ..= depth + 6` under the prefix (a walk in (prefix, length) order,
-    /// so a longer route paints over the shorter ones that cover it),
-    /// marks slots with longer routes as children, then allocates and
-    /// fills its leaf block and a child block whose third words hold each
-    /// child's default. `None` if no route under the prefix is longer
-    /// than `depth`. `next` gets the first route after the prefix's range,
-    /// if any. Not inlined: the 256-byte paint buffer stays out of the
-    /// recursion's frames.
+    /// `def`): paints its 64 slots from the Tree Bitmap's routes of
+    /// lengths `depth + 1 ..= depth + 6` under the prefix
+    /// ([`Lpm::paint_tbm`]), marks slots with longer routes as children,
+    /// then allocates and fills its leaf block and a child block whose
+    /// third words hold each child's default. `None` if no route under
+    /// the prefix is longer than `depth`. Not inlined: the 256-byte paint
+    /// buffer stays out of the recursion's frames.
     #[inline(never)]
     fn alloc_pnode(
         &mut self,
         fib: u32,
         prefix: K,
         depth: u32,
-        def: u32,
-        next: &mut Option<K>,
+        def: Option<u32>,
     ) -> Result<Option<PNode>, LpmError> {
+        let (best, x) = self.anchor(fib, prefix, depth)?;
+        let Some((x, tx)) = x else {
+            return Ok(None);
+        };
+        let def = def.unwrap_or(best);
         let mut leaves = [def; 64];
         let mut vec = 0u64;
-        let mut any = false;
-        let end = depth + PSTRIDE;
-        let after = Some((prefix, depth as u8));
-        self.rd
-            .walk(&self.nodes, &self.results, fib, after, |q, l, nh| {
-                if q.mask(depth) != prefix {
-                    *next = Some(q);
-                    return false;
-                }
-                any = true;
-                let c = q.bits(depth, PSTRIDE);
-                let l = l as u32;
-                if l > end {
-                    vec |= 1u64 << (c & 63);
-                } else {
-                    let span = 1usize << (end - l);
-                    for x in leaves.iter_mut().skip(c as usize).take(span) {
-                        *x = nh.wrapping_add(1);
-                    }
-                }
-                true
-            })?;
-        if !any {
+        let q = prefix.mask(tx);
+        if !self.paint_tbm(&x, tx, q, prefix, depth, &mut leaves, &mut vec)? {
             return Ok(None);
         }
         let mut lv = 0u64;

@@ -522,11 +522,25 @@ fn run_accel<K: TKey>(ops: Vec<Op>, how: Vec<u8>) -> Result<(), TestCaseError> {
         Ok(())
     };
     for (i, op) in ops.iter().enumerate() {
-        let want = model_apply::<K>(&mut m, op);
+        let h = how.get(i % how.len().max(1)).copied().unwrap_or(1);
+        let mut m2 = m.clone();
+        let want = model_apply::<K>(&mut m2, op);
+        // Some updates run with the node arena failing after a few
+        // allocations: the Tree Bitmap refuses the update whole, or it
+        // goes through and the accelerator falls back to a dirty entry.
+        if h % 8 == 5 {
+            nb.set(Some(rng.next() % 8));
+        }
         let got = apply(&mut t, op);
-        prop_assert_eq!(got, want, "op {:?}", op);
+        nb.set(None);
+        if got == Some(Err(LpmError::NoMemory)) && h % 8 == 5 {
+            prop_assert_eq!(t.fib_routes(op_fib(op)), m.sorted(op_fib(op)).len() as u64);
+        } else {
+            prop_assert_eq!(got, want, "op {:?}", op);
+            m = m2;
+        }
         let f = op_fib(op);
-        match how.get(i % how.len().max(1)).copied().unwrap_or(1) % 4 {
+        match h % 4 {
             0 => {}
             3 => {
                 nb.set(Some(rng.next() % 6));
