@@ -14,7 +14,7 @@
 //! lock-free readers can be added on the forwarding path.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
@@ -85,6 +85,17 @@ const RETIRE_PER_UPDATE: usize = 24;
 /// Default of `accel_routes`: an accelerator costs about 1.1 MiB, under
 /// 70 bytes per route from here on.
 const ACCEL_ROUTES: u32 = 16384;
+/// Quiet time after the last request before accelerators are created.
+const ACCEL_QUIET_MS: u64 = 200;
+/// Some FIB has reached the threshold without an accelerator.
+static ACCEL_WANTED: AtomicBool = AtomicBool::new(false);
+/// When the last request ended (`fwd::now_ms`).
+static LAST_REQUEST_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether some FIB waits for its accelerator (keeps the tick running).
+pub(crate) fn accel_pending() -> bool {
+    ACCEL_WANTED.load(Ordering::Acquire)
+}
 
 /// A trie over kernel arenas.
 type Trie<K> = Lpm<K, KArena<u64>, KArena<u32>>;
@@ -233,6 +244,27 @@ impl Inner {
         if self.dirty.push(fib, GFP_KERNEL).is_err() {
             self.dirty_all = true;
         }
+    }
+
+    /// Creates the accelerators FIBs are waiting for, once no request has
+    /// come for `ACCEL_QUIET_MS` (from the forwarding tick's work).
+    /// Returns whether some are still waiting (the tick keeps running).
+    pub(crate) fn build_accels(&mut self) -> bool {
+        if !ACCEL_WANTED.load(Ordering::Acquire) {
+            return false;
+        }
+        let since = fwd::now_ms().saturating_sub(LAST_REQUEST_MS.load(Ordering::Relaxed));
+        if since < ACCEL_QUIET_MS {
+            return true;
+        }
+        ACCEL_WANTED.store(false, Ordering::Release);
+        for f in self.fibs.iter() {
+            let _ = self.v4.flush(f.id);
+            let _ = self.v6.flush(f.id);
+        }
+        self.v4.kick();
+        self.v6.kick();
+        false
     }
 
     /// Brings every FIB's accelerators up to date with the threshold.
@@ -496,7 +528,12 @@ impl Inner {
         // Accelerators first: rebuilding publishes what the updates of
         // this request marked dirty (a failure leaves entries dirty,
         // answered by the Tree Bitmap, and is retried at the next flush).
+        // A FIB that reached the threshold gets its accelerator later,
+        // from the forwarding tick once no request has come for
+        // `ACCEL_QUIET_MS`, so that a bulk load is not slowed by keeping
+        // one up to date (see `build_accels`).
         let all = core::mem::replace(&mut self.dirty_all, false);
+        let mut wanted = false;
         if all {
             for f in self.fibs.iter_mut() {
                 f.dirty = false;
@@ -505,8 +542,9 @@ impl Inner {
             }
         } else {
             for &id in self.dirty.iter() {
-                let _ = self.v4.flush(id);
-                let _ = self.v6.flush(id);
+                let _ = self.v4.flush_dirty(id);
+                let _ = self.v6.flush_dirty(id);
+                wanted |= self.v4.accel_wanted(id) || self.v6.accel_wanted(id);
             }
             for i in 0..self.dirty.len() {
                 let id = self.dirty.get(i).copied().unwrap_or(0);
@@ -517,6 +555,13 @@ impl Inner {
         }
         // SAFETY: `u32` needs no drop; length 0 is always valid.
         unsafe { self.dirty.set_len(0) };
+        let now = fwd::now_ms();
+        LAST_REQUEST_MS.store(now, Ordering::Relaxed);
+        if wanted && !ACCEL_WANTED.swap(true, Ordering::AcqRel) {
+            if let Some(st) = state() {
+                st.fwd.start_timer();
+            }
+        }
         self.v4.kick();
         self.v6.kick();
         self.nh.kick();

@@ -392,7 +392,7 @@ impl_has_hrtimer!(impl HasHrTimer<0> for Fwd { self.timer });
 impl HrTimerCallback<0> for Fwd {
     fn expired(&self) -> Restart {
         self.work.queue(false);
-        if self.nports.load(Ordering::Acquire) == 0 {
+        if self.nports.load(Ordering::Acquire) == 0 && !super::accel_pending() {
             self.timer_on.store(false, Ordering::Release);
             return Restart::No;
         }
@@ -402,7 +402,7 @@ impl HrTimerCallback<0> for Fwd {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     now_ns() / 1_000_000
 }
 
@@ -422,7 +422,7 @@ impl Fwd {
         }? Error))
     }
 
-    fn start_timer(&self) {
+    pub(crate) fn start_timer(&self) {
         if !self.timer_on.swap(true, Ordering::AcqRel) {
             self.timer.start_in_ns(TICK_MS * 1_000_000);
         }
@@ -672,6 +672,9 @@ unsafe extern "C" fn tick_work(_w: *mut bindings::work_struct) {
     let Some(st) = state() else {
         return;
     };
+    if super::accel_pending() {
+        st.inner.lock().build_accels();
+    }
     let now = now_ms();
     const MAX: usize = 32;
     let mut probes = [(NKey::v4(0, [0; 4]), 0u32); MAX];

@@ -1724,6 +1724,22 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Bitmap); a failure ([`LpmError::NoMemory`]) leaves the remaining
     /// entries dirty and can be retried.
     pub fn flush(&mut self, fib: u32) -> Result<(), LpmError> {
+        self.flush_opt(fib, true)
+    }
+
+    /// [`Lpm::flush`] without creating an accelerator (only rebuilding,
+    /// or dropping one below half the threshold): for the end of each
+    /// request, while creation waits for a quiet moment.
+    pub fn flush_dirty(&mut self, fib: u32) -> Result<(), LpmError> {
+        self.flush_opt(fib, false)
+    }
+
+    /// Whether `fib` has reached the threshold but has no accelerator.
+    pub fn accel_wanted(&self, fib: u32) -> bool {
+        u64::from(self.accel_min) <= self.fib_routes(fib) && self.accel_state(fib).is_none()
+    }
+
+    fn flush_opt(&mut self, fib: u32, create: bool) -> Result<(), LpmError> {
         let (at, w) = self.fib_slot(fib, false)?;
         if (w >> 32) as u32 != fib || (w as u32) < 2 {
             return Ok(());
@@ -1731,7 +1747,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let aa = self.acc_at(at);
         let mut acc = self.nodes.get(aa).ok_or(LpmError::Corrupt)?;
         if acc as u32 == 0 {
-            if (acc & ACC_COUNT) >> 32 < u64::from(self.accel_min) {
+            if !create || (acc & ACC_COUNT) >> 32 < u64::from(self.accel_min) {
                 return Ok(());
             }
             let d = self
