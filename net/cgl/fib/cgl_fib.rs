@@ -86,7 +86,7 @@ const RETIRE_PER_UPDATE: usize = 24;
 /// 70 bytes per route from here on.
 const ACCEL_ROUTES: u32 = 16384;
 /// Quiet time after the last request before accelerators are created.
-const ACCEL_QUIET_MS: u64 = 200;
+const ACCEL_QUIET_MS: u64 = 1000;
 /// Some FIB has reached the threshold without an accelerator.
 static ACCEL_WANTED: AtomicBool = AtomicBool::new(false);
 /// When the last request ended (`fwd::now_ms`).

@@ -402,8 +402,18 @@ impl HrTimerCallback<0> for Fwd {
     }
 }
 
+/// Milliseconds on the jiffies clock: the packet path reads it once per
+/// packet, and a load of `jiffies_64` costs nothing where a clocksource
+/// read may (HPET or ACPI PM timer: a trapped device access under
+/// emulation). Tick resolution (1 to 10 ms) is plenty for neighbour and
+/// ICMP rate timing.
 pub(crate) fn now_ms() -> u64 {
-    now_ns() / 1_000_000
+    // SAFETY: `jiffies_64` always exists; on 64-bit kernels (the only
+    // ones this module builds for, see Kconfig) a 64-bit load of it is
+    // atomic.
+    let j = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies_64)) };
+    // SAFETY: a pure conversion.
+    unsafe { bindings::jiffies64_to_msecs(j) }
 }
 
 impl Fwd {

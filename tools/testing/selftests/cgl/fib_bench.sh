@@ -43,7 +43,7 @@ n=$(cat $d/count)
 
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # accel FIB: waits (up to 20 s) for FIB's IPv4 lookup accelerator, which
-# the module builds once no request has come for 200 ms; prints yes/no.
+# the module builds once no request has come for 1 s; prints yes/no.
 accel() {
 	for _ in $(seq 100); do
 		[ "$(cat $S/by-id/$1/accel)" != 0 ] && { echo yes; return; }

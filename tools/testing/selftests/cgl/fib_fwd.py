@@ -212,8 +212,8 @@ for c, fib in CUST.items():
 route(10, "10.5.0.0/16", gw="10.1.0.2")
 route(20, "10.6.0.0/16", gw="10.1.0.2")
 if ACCEL:
-    # Built once no request has come for 200 ms, from the 100 ms tick.
-    for _ in range(50):
+    # Built once no request has come for 1 s, from the 100 ms tick.
+    for _ in range(100):
         acc = [open(f"/sys/kernel/cgl/fib/by-id/{f}/accel").read().strip() for f in (10, 20)]
         if acc == ["3", "3"]:
             break
