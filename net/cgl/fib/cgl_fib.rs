@@ -934,6 +934,29 @@ impl Attribute for FibAccelAttr {
     }
 }
 
+/// `memory_bytes`: arena bytes the FIB holds (both families' Tree
+/// Bitmap nodes and results and accelerators), counted at each read.
+struct FibMemoryAttr;
+impl Attribute for FibMemoryAttr {
+    const NAME: &'static CStr = c_str!("memory_bytes");
+    fn show(out: &mut Show) -> Result {
+        let st = state().ok_or(ENODEV)?;
+        let key = out.dir_key();
+        let v = {
+            let mut inner = st.inner.lock();
+            let id = inner
+                .fibs
+                .iter()
+                .find(|x| x.dir.as_ref().map(|d| d.key()) == Some(key))
+                .ok_or(ENODEV)?
+                .id;
+            let a = inner.v4.fib_memory(id).map_err(|_| EIO)?;
+            a + inner.v6.fib_memory(id).map_err(|_| EIO)?
+        };
+        writeln!(out, "{}", v).map_err(|_| EINVAL)
+    }
+}
+
 /// `accel_dirty`: accelerator entries not rebuilt yet (answered by the
 /// Tree Bitmap).
 struct FibAccelDirtyAttr;
@@ -971,6 +994,7 @@ fib_attr!(FibDropsAttr, "drops", |f, st| {
 });
 
 sysfs_group!(static FIB_ATTRS = [
+    FibMemoryAttr,
     FibAccelAttr,
     FibAccelDirtyAttr,
     FibRoutes4Attr,

@@ -1045,7 +1045,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return Ok(0);
         }
         let root = tag - 2;
-        let count = self.subtree(root, false)?;
+        let (count, _) = self.subtree(root, false)?;
         self.drop_accel(at);
         let aa = self.acc_at(at);
         self.nodes.publish(aa, 0);
@@ -1265,10 +1265,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         load_node(&self.nodes, idx)
     }
 
-    /// Routes in the subtree of the root node `root`. With `retire`, also
-    /// retires every node and result block below `root` (not the root
-    /// node itself), each after its last read (post-order).
-    fn subtree(&mut self, root: u32, retire: bool) -> Result<u64, LpmError> {
+    /// Routes and nodes in the subtree of the root node `root`. With
+    /// `retire`, also retires every node and result block below `root`
+    /// (not the root node itself), each after its last read (post-order).
+    fn subtree(&mut self, root: u32, retire: bool) -> Result<(u64, u64), LpmError> {
         #[derive(Clone, Copy)]
         struct F {
             idx: u32,
@@ -1281,6 +1281,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         let mut n = 1usize;
         let mut count = self.node_results(root)?.1 as u64;
+        let mut nodes = 1u64;
         while let Some(top) = n.checked_sub(1) {
             let f = *st.get(top).ok_or(LpmError::Corrupt)?;
             if f.g >= 8 {
@@ -1307,6 +1308,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     .checked_add(f.i * NODE_WORDS)
                     .ok_or(LpmError::Corrupt)?;
                 count = count.saturating_add(self.node_results(child)?.1 as u64);
+                nodes += 1;
                 *st.get_mut(n).ok_or(LpmError::Corrupt)? = F {
                     idx: child,
                     g: 0,
@@ -1321,7 +1323,50 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 }
             }
         }
-        Ok(count)
+        Ok((count, nodes))
+    }
+
+    /// Bytes of arena slots `fib` holds: its Tree Bitmap nodes and
+    /// results, and its accelerator (table, nodes, leaves). Takes time
+    /// linear in the FIB's size (for statistics, not the data path).
+    pub fn fib_memory(&mut self, fib: u32) -> Result<u64, LpmError> {
+        let (at, w) = self.fib_slot(fib, false)?;
+        let tag = w as u32;
+        if (w >> 32) as u32 != fib || tag < 2 {
+            return Ok(0);
+        }
+        let (results, nodes) = self.subtree(tag - 2, false)?;
+        let mut words = nodes * u64::from(NODE_WORDS);
+        let acc = self.nodes.get(self.acc_at(at)).ok_or(LpmError::Corrupt)?;
+        if let Some(d) = (acc as u32).checked_sub(1) {
+            words += u64::from(DIR_BLOCK_WORDS);
+            for wi in 0..DIR_WORDS {
+                let x = self.nodes.get(d + wi).ok_or(LpmError::Corrupt)?;
+                for ent in [x as u32, (x >> 32) as u32] {
+                    if ent & E_NODE != 0 && ent != E_DIRTY {
+                        let p = self.pnode(ent & !E_NODE).ok_or(LpmError::Corrupt)?;
+                        words += u64::from(PNODE_WORDS) + self.pnode_words(&p, 0);
+                    }
+                }
+            }
+        }
+        Ok(words * 8 + results * 4)
+    }
+
+    /// Node-arena words below the accelerator node `p` (its blocks and
+    /// its children's), at `level` under the direct table.
+    fn pnode_words(&self, p: &PNode, level: usize) -> u64 {
+        let k = p[0].count_ones();
+        let mut words = u64::from(k * PNODE_WORDS + p[1].count_ones().div_ceil(2));
+        if level >= MAX_PLEVELS {
+            return words;
+        }
+        for i in 0..k {
+            if let Some(c) = self.pnode((p[2] as u32).wrapping_add(i * PNODE_WORDS)) {
+                words += self.pnode_words(&c, level + 1);
+            }
+        }
+        words
     }
 
     /// Result block (base, length) of the node at `idx`.

@@ -277,9 +277,14 @@ if ifindex:
         except OSError as e:
             ok = e.errno == errno.EINVAL
         t.check(f"accel_routes refuses {bad!r}: EINVAL", ok and open(f"{S}/accel_routes").read().strip() == old)
+    mem = lambda: int(open(f"{S}/by-id/40/memory_bytes").read())  # noqa: E731
+    m0 = mem()
+    t.check("FIB 40's memory: 2000 routes in 4 to 1000 bytes each", 4 * 2000 <= m0 <= 1000 * 2000, m0)
     with open(f"{S}/accel_routes", "w") as f:
         f.write("1000")
     t.check("accel_routes 1000: FIB 40 gets an IPv4 accelerator at once", acc() == "1")
+    t.check("... its memory grows by the 1.06 MiB table and its nodes", 1081856 <= mem() - m0 <= 1081856 + 100000,
+            (m0, mem()))
 
     def bench40():
         with open(f"{S}/bench", "w") as f:

@@ -562,6 +562,15 @@ fn run_accel<K: TKey>(ops: Vec<Op>, how: Vec<u8>) -> Result<(), TestCaseError> {
         prop_assert_eq!(t.flush(f), Ok(()));
     }
     check(&t, &m, 0, &mut rng)?;
+    // Per-FIB memory accounts for every slot but the FIB table's.
+    let mut sum = 0;
+    for f in ALL_FIBS {
+        sum += t.fib_memory(f).unwrap();
+    }
+    prop_assert_eq!(
+        sum,
+        (t.nodes().live() - fib_table_words()) * 8 + t.results().live() * 4
+    );
     let keys: Vec<_> = m.0.keys().copied().collect();
     for (f, l, p) in keys {
         prop_assert!(t.delete(f, K::from_u128(p), l).is_ok());
