@@ -850,8 +850,11 @@ where
             }
         }
     }
-    // Dirty entries answer through the Tree Bitmap, then are rebuilt.
-    assert!(t.accel_state(1).unwrap() > 0);
+    // Longer prefixes were rebuilt in place; the /18-or-shorter ones
+    // (IPv4 only: the IPv6 table has none) left their entries dirty,
+    // answered by the Tree Bitmap until the flush.
+    let dirty = t.accel_state(1).unwrap();
+    assert_eq!(dirty > 0, K::BITS == 32, "{dirty} dirty entries");
     compare(&t, &r, rng);
     t.flush(1).unwrap();
     t.flush(2).unwrap();
