@@ -2030,7 +2030,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
             None => {
                 self.nodes.free(b, PNODE_WORDS);
-                self.best_le(fib, prefix.mask(DIR_BITS), DIR_BITS)?
+                self.anchor(fib, prefix.mask(DIR_BITS), DIR_BITS)?.0
             }
         };
         let wi = d + (e >> 1);
@@ -2284,42 +2284,6 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return Err(LpmError::Corrupt);
         }
         Ok(())
-    }
-
-    /// Leaf value (`nexthop + 1`, 0 for none) of the longest route of
-    /// `fib` no longer than `cap` that covers `key`.
-    fn best_le(&self, fib: u32, key: K, cap: u32) -> Result<u32, LpmError> {
-        let Some(mut idx) = find_root(&self.nodes, self.rd.fib_base, self.rd.fib_mask, fib) else {
-            return Ok(0);
-        };
-        let mut best = 0u32;
-        let mut depth = 0u32;
-        loop {
-            let node = self.read_node(idx)?;
-            let lo = if depth == 0 { 0 } else { depth + 1 };
-            let mut l = (depth + STRIDE).min(cap);
-            while l >= lo {
-                let p = pos(key.mask(l), l, depth);
-                if node.has(p) {
-                    let nh = self
-                        .results
-                        .get(node.rbase.wrapping_add(node.rank(p)))
-                        .ok_or(LpmError::Corrupt)?;
-                    best = nh.wrapping_add(1);
-                    break;
-                }
-                if l == 0 {
-                    break;
-                }
-                l -= 1;
-            }
-            let s = key.chunk(depth);
-            if depth + STRIDE >= cap || !child_bit(&node, s) {
-                return Ok(best);
-            }
-            idx = child_index(&node, s)?;
-            depth += STRIDE;
-        }
     }
 
     /// Builds the accelerator subtree for `prefix/depth` of `fib`, whose
