@@ -16,6 +16,8 @@
 #               the k-th other guest in index order).
 #   --log DIR   keep run files there: guestI/console.log, guestI/status.
 #
+# A single guest has two vCPUs (an SMP kernel, so the modules' lock-free
+# readers really race their writers); several guests have one each.
 # In the guest: CGL_GUEST (0..N-1), CGL_GUESTS, CGL_TREE (the kernel tree,
 # for test modules), CGL_REPO and CGL_SHARED (a directory all guests
 # share, for barriers) are set; /tmp is a tmpfs.
