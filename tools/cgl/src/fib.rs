@@ -59,6 +59,11 @@
 //! device). The first error stops the run (exit 1) as
 //! `FILE:LINE: message`; the kernel applies a batch in order up to its
 //! failing route, so every line before the one named took effect.
+//! Route messages go from a second thread with a socket of its own, so
+//! the next message is parsed while the kernel applies the last (on SMP
+//! a load takes the longer of the two times, not their sum); at most two
+//! messages are ahead, none is sent after a failure, and any other
+//! command first waits until the routes before it took effect.
 //!
 //! The failing route of a batch is found from the kernel's extack: an
 //! `NLMSGERR_ATTR_OFFS` pointing into a `ROUTE` nest is mapped back
@@ -80,6 +85,8 @@ use std::fmt;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -2015,6 +2022,76 @@ pub trait Sink {
     fn add_routes(&mut self, fib: u32, replace: bool, routes: &[Route]) -> Result<(), BatchFail>;
     /// Runs any other command.
     fn command(&mut self, cmd: BatchCmd) -> Result<(), Fail>;
+    /// Sends `routes`, read from lines `lines` of batch `name`, and empties
+    /// both vectors. Returns how many routes took effect (or were handed on)
+    /// and the error, which names its line. The default sends them at once
+    /// through [`Sink::add_routes`]; a sink may instead queue them and
+    /// report a failure at a later call or at [`Sink::finish`].
+    fn send_routes(
+        &mut self,
+        name: &str,
+        key: (u32, bool),
+        routes: &mut Vec<Route>,
+        lines: &mut Vec<usize>,
+    ) -> (usize, Result<(), Fail>) {
+        let r = self.add_routes(key.0, key.1, routes);
+        settle(name, routes, lines, r)
+    }
+    /// Waits until every route sent has taken effect; the first failure,
+    /// if any. The default has nothing queued.
+    fn finish(&mut self) -> Result<(), Fail> {
+        Ok(())
+    }
+}
+
+/// [`batch_outcome`] of the answer `r` to `routes` of lines `lines`,
+/// which it empties.
+fn settle(
+    name: &str,
+    routes: &mut Vec<Route>,
+    lines: &mut Vec<usize>,
+    r: Result<(), BatchFail>,
+) -> (usize, Result<(), Fail>) {
+    let out = batch_outcome(name, lines, r);
+    routes.clear();
+    lines.clear();
+    out
+}
+
+/// What the answer `r` to one message of the routes of lines `lines`
+/// (batch `name`) means: how many routes took effect, and the error,
+/// which names the failing route's line.
+fn batch_outcome(
+    name: &str,
+    lines: &[usize],
+    r: Result<(), BatchFail>,
+) -> (usize, Result<(), Fail>) {
+    let n = lines.len();
+    match r {
+        Ok(()) => (n, Ok(())),
+        Err(BatchFail {
+            index: Some(i),
+            fail,
+        }) if i < n => (
+            i,
+            Err(Fail::new(format!(
+                "{name}:{}: {}",
+                lines.get(i).copied().unwrap_or(0),
+                fail.msg
+            ))),
+        ),
+        Err(BatchFail { fail, .. }) => {
+            let first = lines.first().copied().unwrap_or(0);
+            let last = lines.last().copied().unwrap_or(0);
+            (
+                0,
+                Err(Fail::new(format!(
+                    "{name}:{first}: {} (in the batch of lines {first}-{last}; the kernel did not say which failed)",
+                    fail.msg
+                ))),
+            )
+        }
+    }
 }
 
 /// What a batch did.
@@ -2049,31 +2126,11 @@ impl Pending {
         let Some((fib, _, replace)) = self.key.take() else {
             return Ok(());
         };
-        let r = sink.add_routes(fib, replace, &self.routes);
         st.messages += 1;
-        let n = self.routes.len();
-        self.routes.clear();
         self.bytes = 4;
-        let (first, last) = (self.lines[0], self.lines[n - 1]);
-        let lines = std::mem::take(&mut self.lines);
-        self.lines = Vec::with_capacity(lines.capacity());
-        match r {
-            Ok(()) => {
-                st.routes += n;
-                Ok(())
-            }
-            Err(BatchFail {
-                index: Some(i),
-                fail,
-            }) if i < n => {
-                st.routes += i;
-                Err(Fail::new(format!("{name}:{}: {}", lines[i], fail.msg)))
-            }
-            Err(BatchFail { fail, .. }) => Err(Fail::new(format!(
-                "{name}:{first}: {} (in the batch of lines {first}-{last}; the kernel did not say which failed)",
-                fail.msg
-            ))),
-        }
+        let (n, r) = sink.send_routes(name, (fib, replace), &mut self.routes, &mut self.lines);
+        st.routes += n;
+        r
     }
 
     /// Queues route `r` of line `line`, sending the routes waiting first
@@ -2213,20 +2270,134 @@ pub fn run_lines<S: Sink>(
             ["neigh"] => Err("missing the neigh command (add, replace, del, show)".into()),
             _ => split_words(line).map(BatchCmd::Other),
         };
-        // Whatever comes next, the routes before it go first.
+        // Whatever comes next, the routes before it go first, and their
+        // failure is the one reported.
         pending.flush(sink, name, &mut st)?;
+        sink.finish()?;
         sink.command(cmd.map_err(at)?)
             .map_err(|f| Fail::new(format!("{name}:{no}: {}", f.msg)))?;
     }
     pending.flush(sink, name, &mut st)?;
+    sink.finish()?;
     Ok(st)
 }
 
-/// The sink of a real batch: one [`Session`], opened at the first
-/// command that needs it.
+/// The sink of a real batch: one [`Session`] for commands, opened at the
+/// first command that needs it, and a [`Pipe`] for routes.
 pub struct LiveSink<'c> {
     cli: &'c Cli,
     session: Option<Session>,
+    pipe: Option<Pipe>,
+}
+
+/// One message's worth of routes on its way to the [`Pipe`]'s thread.
+struct Job {
+    fib: u32,
+    replace: bool,
+    routes: Vec<Route>,
+    lines: Vec<usize>,
+}
+
+/// Route messages sent from a thread of their own, so that the next
+/// message is parsed while the kernel applies the last: a batch load then
+/// takes as long as the longer of the two instead of their sum. The
+/// channel holds one message, so at most two are ahead of the parser; the
+/// thread stops at the first failure, and nothing queued after it is sent.
+struct Pipe {
+    jobs: Option<SyncSender<Job>>,
+    /// Emptied vectors coming back for reuse.
+    spare: Receiver<Job>,
+    failed: Receiver<Fail>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Pipe {
+    /// Starts the thread, which sends each message with `send` (a
+    /// [`Session::add_routes`] of its own socket) and names failures as
+    /// lines of batch `name`.
+    fn start<F>(name: &str, mut send: F) -> Result<Self, Fail>
+    where
+        F: FnMut(u32, bool, &[Route]) -> Result<(), BatchFail> + Send + 'static,
+    {
+        let (jobs, rx) = sync_channel::<Job>(1);
+        let (spare_tx, spare) = channel();
+        let (fail_tx, failed) = channel();
+        let name = name.to_string();
+        let thread = std::thread::Builder::new()
+            .name("cgl-ctl-batch".into())
+            .spawn(move || {
+                for mut job in rx {
+                    let r = send(job.fib, job.replace, &job.routes);
+                    if let (_, Err(f)) = batch_outcome(&name, &job.lines, r) {
+                        let _ = fail_tx.send(f);
+                        return;
+                    }
+                    job.routes.clear();
+                    job.lines.clear();
+                    let _ = spare_tx.send(job);
+                }
+            })
+            .map_err(|e| Fail::new(format!("cannot start the batch thread: {e}")))?;
+        Ok(Pipe {
+            jobs: Some(jobs),
+            spare,
+            failed,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues `routes` of lines `lines` for FIB `key.0` (`key.1`:
+    /// replace), leaving both vectors empty. An error is the failure the
+    /// thread stopped at, before or while this waited for room; the pipe
+    /// is finished then.
+    fn queue(
+        &mut self,
+        key: (u32, bool),
+        routes: &mut Vec<Route>,
+        lines: &mut Vec<usize>,
+    ) -> Result<(), Fail> {
+        if let Ok(f) = self.failed.try_recv() {
+            let _ = self.finish();
+            return Err(f);
+        }
+        let Some(jobs) = &self.jobs else {
+            return Err(Fail::new("the batch thread has stopped"));
+        };
+        let (r, l) = match self.spare.try_recv() {
+            Ok(j) => (j.routes, j.lines),
+            Err(_) => (
+                Vec::with_capacity(CGL_FIB_BATCH_MAX),
+                Vec::with_capacity(CGL_FIB_BATCH_MAX),
+            ),
+        };
+        let job = Job {
+            fib: key.0,
+            replace: key.1,
+            routes: std::mem::replace(routes, r),
+            lines: std::mem::replace(lines, l),
+        };
+        if jobs.send(job).is_err() {
+            // The thread stopped at a failure while this waited.
+            return self
+                .finish()
+                .and(Err(Fail::new("the batch thread has stopped")));
+        }
+        Ok(())
+    }
+
+    /// Waits for the thread to send what is queued; its failure, if any.
+    fn finish(&mut self) -> Result<(), Fail> {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                return Err(Fail::new("the batch thread failed"));
+            }
+        }
+        match self.failed.try_recv() {
+            Ok(f) => Err(f),
+            Err(_) => Ok(()),
+        }
+    }
 }
 
 impl LiveSink<'_> {
@@ -2247,6 +2418,49 @@ impl Sink for LiveSink<'_> {
                 fail,
             })?
             .add_routes(fib, replace, routes)
+    }
+
+    fn send_routes(
+        &mut self,
+        name: &str,
+        key: (u32, bool),
+        routes: &mut Vec<Route>,
+        lines: &mut Vec<usize>,
+    ) -> (usize, Result<(), Fail>) {
+        let n = routes.len();
+        if self.pipe.is_none() {
+            // The thread's own socket; without one, the first line of
+            // these routes stands for the failure.
+            let started = Session::open(self.cli.json, self.cli.pretty).and_then(|mut s| {
+                Pipe::start(name, move |fib, replace, routes: &[Route]| {
+                    s.add_routes(fib, replace, routes)
+                })
+            });
+            match started {
+                Ok(p) => self.pipe = Some(p),
+                Err(fail) => {
+                    let r = Err(BatchFail {
+                        index: Some(0),
+                        fail,
+                    });
+                    return settle(name, routes, lines, r);
+                }
+            }
+        }
+        let Some(pipe) = self.pipe.as_mut() else {
+            return (0, Err(Fail::new("no batch thread")));
+        };
+        match pipe.queue(key, routes, lines) {
+            Ok(()) => (n, Ok(())),
+            Err(f) => {
+                self.pipe = None;
+                (0, Err(f))
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), Fail> {
+        self.pipe.take().map_or(Ok(()), |mut p| p.finish())
     }
 
     fn command(&mut self, cmd: BatchCmd) -> Result<(), Fail> {
@@ -2301,8 +2515,16 @@ pub fn run_batch(cli: &Cli, path: &Path) -> Result<(), Fail> {
         let line = e.as_bytes()[..bad].iter().filter(|&&b| b == b'\n').count() + 1;
         Fail::new(format!("{name}:{line}: not UTF-8"))
     })?;
-    let mut sink = LiveSink { cli, session: None };
-    run_lines(&name, &text, cli_af(cli), &mut IfNames::system(), &mut sink).map(drop)
+    let mut sink = LiveSink {
+        cli,
+        session: None,
+        pipe: None,
+    };
+    let r = run_lines(&name, &text, cli_af(cli), &mut IfNames::system(), &mut sink);
+    // run_lines waits for the routes it sent unless it stopped at an
+    // error; then the message in flight is still waited for.
+    let done = sink.finish();
+    r.and(done).map(drop)
 }
 
 #[cfg(test)]
@@ -2944,6 +3166,51 @@ mod tests {
             oif,
             metric,
         }
+    }
+
+    /// The batch thread sends in order, names the failing route's line,
+    /// sends nothing after a failure, and reports it at the next queue or
+    /// at the end.
+    #[test]
+    fn pipe_stops_at_the_first_failure() {
+        use std::sync::{Arc, Mutex};
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&sent);
+        let mut p = Pipe::start("b", move |fib, _, routes: &[Route]| {
+            log.lock().unwrap().push((fib, routes.len()));
+            if fib == 3 {
+                return Err(BatchFail {
+                    index: Some(1),
+                    fail: Fail::new("route exists (use replace)"),
+                });
+            }
+            Ok(())
+        })
+        .unwrap();
+        let r = r4("10.0.0.0", 8, None, Some(2), None);
+        let mut err = None;
+        for fib in 1..=6u32 {
+            let mut routes = vec![r, r];
+            let mut lines = vec![fib as usize * 10, fib as usize * 10 + 1];
+            if let Err(f) = p.queue((fib, false), &mut routes, &mut lines) {
+                err = Some(f);
+                break;
+            }
+            assert!(routes.is_empty() && lines.is_empty());
+        }
+        let err = match err {
+            Some(e) => e,
+            None => p.finish().unwrap_err(),
+        };
+        assert_eq!(err.msg, "b:31: route exists (use replace)");
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent, [(1, 2), (2, 2), (3, 2)]);
+        // A pipe that saw no failure finishes cleanly, after sending all.
+        let mut q = Pipe::start("b", |_, _, _: &[Route]| Ok(())).unwrap();
+        let mut routes = vec![r];
+        let mut lines = vec![1];
+        q.queue((1, true), &mut routes, &mut lines).unwrap();
+        q.finish().unwrap();
     }
 
     #[test]
