@@ -340,6 +340,54 @@ t.check("per-FIB sysfs: by-id/10 has its routes, neighbours, limit and counters"
                                           "unresolved", "drops")), f"{v} {fa}")
 t.check("... and by-id/20 its own", int(open("/sys/kernel/cgl/fib/by-id/20/routes4").read()) == 6)
 
+# --- routes change under traffic --------------------------------------------
+# On SMP the writer (cgl-ctl batches on one CPU) races the lock-free
+# readers (forwarding in softirq): a steady ping from a1 to 10.1.0.2 must
+# lose nothing while FIB 10 churns around the route it uses. Each round
+# adds two /25s that take over 10.1.0.2 (same port), a /12 (marks
+# accelerator entries dirty), 250 /24s (per-node accelerator updates),
+# an IPv6 /80 under 2001:db8:1::/64, replaces 10.1.0.0/24 with another
+# metric, then deletes what it added.
+churn = "/tmp/fib_fwd_churn.batch"
+with open(churn, "w") as f:
+    for rnd in range(30):
+        f.write("route add 10.1.0.0/25 dev ra2 fib 10\n"
+                "route add 10.1.0.128/25 dev ra2 fib 10\n"
+                "route add 172.16.0.0/12 dev ra2 fib 10\n"
+                "route add 2001:db8:1::/80 dev ra2 fib 10\n")
+        f.writelines(f"route add 100.{64 + rnd}.{i}.0/24 dev ra2 fib 10\n" for i in range(250))
+        f.write(f"route replace 10.1.0.0/24 dev ra2 metric {rnd + 1} fib 10\n"
+                "route del 10.1.0.0/25 fib 10\nroute del 10.1.0.128/25 fib 10\n"
+                "route del 172.16.0.0/12 fib 10\nroute del 2001:db8:1::/80 fib 10\n")
+        f.writelines(f"route del 100.{64 + rnd}.{i}.0/24 fib 10\n" for i in range(250))
+    f.write("route replace 10.1.0.0/24 dev ra2 fib 10\n")
+# 1,000 pings at 5 ms intervals; the batch runs again and again (at
+# least once) until they are done.
+pinger = subprocess.Popen(["ip", "netns", "exec", "a1", "ping", "-n", "-q", "-c", "1000",
+                           "-i", "0.005", "-W", "2", "10.1.0.2"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+runs, churn_bad = 0, ""
+while churn_bad == "" and (runs == 0 or pinger.poll() is None):
+    r = sh(f"{CGL_CTL} -batch {churn}", check=False)
+    runs += 1
+    if r.returncode != 0:
+        churn_bad = r.stdout + r.stderr
+out = pinger.communicate(timeout=120)[0]
+m = re.search(r"(\d+) packets transmitted, (\d+) (packets )?received", out)
+sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, -1)
+print(f"# churn: {runs} runs of the batch; {got} of {sent} pings answered meanwhile")
+t.check("churn: 30 rounds of 1,016 route changes in FIB 10, again and again while "
+        "traffic flows", churn_bad == "" and runs > 0, churn_bad)
+t.check("... not one of the 1,000 pings sent meanwhile is lost",
+        sent == 1000 and got == sent, out)
+t.check("... and FIB 10 is back to its 6 IPv4 and 3 IPv6 routes",
+        int(open("/sys/kernel/cgl/fib/by-id/10/routes4").read()) == 6 and
+        int(open("/sys/kernel/cgl/fib/by-id/10/routes6").read()) == 3)
+if ACCEL:
+    t.check("... accelerated throughout, nothing left dirty",
+            open("/sys/kernel/cgl/fib/by-id/10/accel").read().strip() == "3" and
+            open("/sys/kernel/cgl/fib/by-id/10/accel_dirty").read().strip() == "0")
+
 # --- cgl-ctl views -----------------------------------------------------------
 r = sh(f"{CGL_CTL} neigh show fib 10", check=False)
 t.check("cgl-ctl neigh show lists FIB 10's neighbours",
