@@ -258,6 +258,10 @@ impl Inner {
             return true;
         }
         ACCEL_WANTED.store(false, Ordering::Release);
+        // What the load retired is free by now: reuse it before the
+        // accelerators take new memory.
+        self.v4.reclaim();
+        self.v6.reclaim();
         for f in self.fibs.iter() {
             let _ = self.v4.flush(f.id);
             let _ = self.v6.flush(f.id);

@@ -389,6 +389,16 @@ impl DoIt for NewRoute {
                     break;
                 }
                 done += 1;
+                if done % 64 == 0 {
+                    // A full batch keeps this CPU in the kernel for
+                    // milliseconds, and back-to-back batches (a bulk load)
+                    // return to user space only briefly: offer the
+                    // scheduler and RCU (which waits for a quiescent state
+                    // to recycle retired blocks) a point to step in.
+                    // SAFETY: process context; only the mutex is held,
+                    // which may sleep.
+                    unsafe { kernel::bindings::__cond_resched() };
+                }
             }
             inner.kick();
         }

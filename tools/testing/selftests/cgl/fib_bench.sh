@@ -96,8 +96,8 @@ small=$(cat $S/bench | tr ' ' '\n' | awk 'f { print; exit } $0 == "cgl_fib_ns_pe
 r() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 echo "fib bench: $n unique IPv4 prefixes (pyasn 2014), unicast dev routes, $N lookups"
 echo "load: cgl-ctl -batch ${t_cgl} ms, ip -batch (fib_trie) ${t_ip} ms: $(r $t_ip $t_cgl)x faster"
-echo "memory: cgl_fib $(((used1 - used0) / n)) B/route used ($(((mem1 - mem0) / n)) B/route of arena chunks), fib_trie $(((s1 - s0) / n)) B/route of slab: $(r $(((s1 - s0))) $((used1 - used0)))x less"
-echo "memory with the lookup accelerator (built: $acc): cgl_fib $(((used2 - used0) / n)) B/route used: $(r $(((s1 - s0))) $((used2 - used0)))x less"
+echo "memory (right after the load, blocks waiting for a grace period included): cgl_fib $(((used1 - used0) / n)) B/route used ($(((mem1 - mem0) / n)) B/route of arena chunks), fib_trie $(((s1 - s0) / n)) B/route of slab: $(r $(((s1 - s0))) $((used1 - used0)))x less"
+echo "memory with the lookup accelerator (built: $acc; the load's retired blocks recycled): cgl_fib $(((used2 - used0) / n)) B/route used: $(r $(((s1 - s0))) $((used2 - used0)))x less"
 echo "lookup: cgl_fib ${ours} ns, fib_table_lookup ${trie} ns: $(r $trie $ours)x; matched lengths differ for $differ of $N addresses; accelerator and Tree Bitmap differ for $(get accel_differ)"
 echo "size independence: ${small} ns at 10 routes, ${ours} ns at $n routes: $(r $ours $small)x"
 
