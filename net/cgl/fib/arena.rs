@@ -148,6 +148,8 @@ pub(crate) struct KArena<T: Slot> {
     used: u64,
     /// Blocks leaked because memory to remember them ran out.
     leaked: u64,
+    /// Slots in retired blocks still waiting for their grace period.
+    retired_slots: u64,
     _t: PhantomData<T>,
 }
 
@@ -172,6 +174,7 @@ impl<T: Slot> KArena<T> {
             retired_head: 0,
             used: 0,
             leaked: 0,
+            retired_slots: 0,
             _t: PhantomData,
         })
     }
@@ -247,6 +250,7 @@ impl<T: Slot> KArena<T> {
                 break;
             }
             self.retired_head += 1;
+            self.retired_slots = self.retired_slots.saturating_sub(u64::from(r.n));
             self.push_free(r.base, r.n);
         }
         // Under a steady stream of updates (a bulk load on SMP) some
@@ -389,6 +393,21 @@ impl<T: Slot> Arena<T> for KArena<T> {
         // block may span chunks.
         let base = self.top;
         let end = base.checked_add(size).ok_or(AllocError)?;
+        let beyond = ((end - 1) >> CHUNK_SHIFT) as usize >= self.dir.len();
+        if beyond && self.retired_slots >= 4 * u64::from(CHUNK) {
+            // Four chunks' worth wait for grace periods (on SMP a bulk load
+            // outruns them): chunks are never given back, so wait for
+            // the oldest of those periods and recycle rather than grow.
+            if let Some(r) = self.retired.get(self.retired_head).copied() {
+                // SAFETY: process context (this path may already sleep
+                // in `grow`); the writer mutex is a sleeping lock.
+                unsafe { bindings::cond_synchronize_rcu(r.cookie as _) };
+                self.reclaim();
+                if self.free.get(class).copied().unwrap_or(NONE) != NONE {
+                    return self.try_alloc(n);
+                }
+            }
+        }
         while ((end - 1) >> CHUNK_SHIFT) as usize >= self.dir.len() {
             self.grow()?;
         }
@@ -447,8 +466,10 @@ impl<T: Slot> Arena<T> for KArena<T> {
         if self
             .retired
             .push(Retired { base, n, cookie }, GFP_NOWAIT)
-            .is_err()
+            .is_ok()
         {
+            self.retired_slots += u64::from(n);
+        } else {
             // Nowhere to remember it: wait for every reader once; then
             // this block and all those retired before it are free. (One
             // wait per block made deleting a 1M-route FIB on SMP take
@@ -459,6 +480,7 @@ impl<T: Slot> Arena<T> for KArena<T> {
                 self.retired_head += 1;
                 self.push_free(r.base, r.n);
             }
+            self.retired_slots = 0;
             // SAFETY: `Retired` is `Copy` (nothing to drop); length 0 is
             // always valid.
             unsafe { self.retired.set_len(0) };
