@@ -244,9 +244,16 @@ impl<T: Slot> KArena<T> {
 
     /// Moves retired blocks whose grace period is over to the free lists.
     pub(crate) fn reclaim(&mut self) {
+        self.recycle(false);
+    }
+
+    /// Moves retired blocks to the free lists, oldest first: all of them
+    /// if `all` (a grace period started after the last was retired is
+    /// over), else those whose grace period is over.
+    fn recycle(&mut self, all: bool) {
         while let Some(r) = self.retired.get(self.retired_head).copied() {
             // SAFETY: plain query of RCU state.
-            if !unsafe { bindings::poll_state_synchronize_rcu(r.cookie as _) } {
+            if !all && !unsafe { bindings::poll_state_synchronize_rcu(r.cookie as _) } {
                 break;
             }
             self.retired_head += 1;
@@ -476,15 +483,7 @@ impl<T: Slot> Arena<T> for KArena<T> {
             // hours; this is one wait per FIFO's worth of blocks.)
             // SAFETY: process context, the writer mutex is a sleeping lock.
             unsafe { bindings::synchronize_rcu() };
-            while let Some(r) = self.retired.get(self.retired_head).copied() {
-                self.retired_head += 1;
-                self.push_free(r.base, r.n);
-            }
-            self.retired_slots = 0;
-            // SAFETY: `Retired` is `Copy` (nothing to drop); length 0 is
-            // always valid.
-            unsafe { self.retired.set_len(0) };
-            self.retired_head = 0;
+            self.recycle(true);
             self.push_free(base, n);
         }
     }

@@ -901,14 +901,19 @@ fn show_fib_in(out: &mut Show, f: impl FnOnce(&Fib, &State, &Inner) -> u64) -> R
     let key = out.dir_key();
     let v = {
         let inner = st.inner.lock();
-        let fib = inner
-            .fibs
-            .iter()
-            .find(|x| x.dir.as_ref().map(|d| d.key()) == Some(key))
-            .ok_or(ENODEV)?;
+        let fib = inner.fibs.get(fib_at(&inner, key)?).ok_or(ENODEV)?;
         f(fib, st, &inner)
     };
     writeln!(out, "{}", v).map_err(|_| EINVAL)
+}
+
+/// Index in `inner.fibs` of the FIB whose sysfs directory has `key`.
+fn fib_at(inner: &Inner, key: usize) -> Result<usize> {
+    inner
+        .fibs
+        .iter()
+        .position(|x| x.dir.as_ref().map(|d| d.key()) == Some(key))
+        .ok_or(ENODEV)
 }
 
 macro_rules! fib_attr {
@@ -948,12 +953,7 @@ impl Attribute for FibMemoryAttr {
         let key = out.dir_key();
         let v = {
             let mut inner = st.inner.lock();
-            let id = inner
-                .fibs
-                .iter()
-                .find(|x| x.dir.as_ref().map(|d| d.key()) == Some(key))
-                .ok_or(ENODEV)?
-                .id;
+            let id = inner.fibs.get(fib_at(&inner, key)?).ok_or(ENODEV)?.id;
             let a = inner.v4.fib_memory(id).map_err(|_| EIO)?;
             a + inner.v6.fib_memory(id).map_err(|_| EIO)?
         };
