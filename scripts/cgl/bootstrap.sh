@@ -56,8 +56,10 @@ done
 [ "$(id -u)" = 0 ] || SUDO=sudo
 SUDO=${SUDO:-}
 
+# Empty when the package is not installed; dpkg-query fails for a package
+# it has never seen, which must not end the script under pipefail.
 installed_version() {
-	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+	{ dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; } |
 		awk '$3 == "installed" { print $4 }'
 }
 
