@@ -100,7 +100,8 @@ bench-fwd: kernel tools
 		--mem 2048 --timeout 1800 \
 		--cmd "$(call guestvars,FWD_BENCH_SECS FWD_BENCH_ROUNDS)tools/testing/selftests/cgl/fib_fwd_bench.sh"
 
-# The LPM core on the host against prefix-trie and, when dpdk-dev is
+# The LPM core on the host, built with POPCNT as the module is
+# (CONFIG_CGL_FIB_POPCNT), against prefix-trie and, when dpdk-dev is
 # installed (scripts/cgl/bootstrap.sh --bench), DPDK's rte_lpm, rte_fib,
 # rte_lpm6 and rte_fib6: real pyasn tables and synthetic ones. No kernel.
 PYASN	:= $(BUILD)/pyasn
@@ -119,6 +120,7 @@ bench-lpm:
 		echo "bench-lpm: no libdpdk (scripts/cgl/bootstrap.sh --bench installs it): DPDK peers skipped"; \
 	fi; \
 	CGL_PYASN_DIR=$(PYASN)/usr/lib/python3/dist-packages/data \
+		RUSTFLAGS="$$RUSTFLAGS -Ctarget-feature=+popcnt" \
 		$(CARGO) bench -q -p cgl-cores --bench lpm
 
 # DigSig's enforcing lock lasts until reboot: it gets a boot of its own,

@@ -5,6 +5,16 @@
 #include <net/ip_fib.h>
 #include <net/nexthop.h>
 
+#ifdef CONFIG_X86
+#include <asm/cpufeature.h>
+
+/* Whether the CPU has POPCNT, which CONFIG_CGL_FIB_POPCNT builds for. */
+bool rust_helper_cgl_fib_cpu_has_popcnt(void)
+{
+	return boot_cpu_has(X86_FEATURE_POPCNT);
+}
+#endif
+
 void rust_helper_dev_put(struct net_device *dev)
 {
 	dev_put(dev);

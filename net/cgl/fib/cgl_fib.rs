@@ -1061,8 +1061,25 @@ struct CglFibModule {
     state: Pin<KBox<State>>,
 }
 
+/// Refuses a CPU without the POPCNT instruction when the module was built
+/// for it (`CONFIG_CGL_FIB_POPCNT`); runs before any code that counts bits.
+#[inline(never)]
+fn check_cpu() -> Result {
+    #[cfg(CONFIG_CGL_FIB_POPCNT)]
+    {
+        // SAFETY: reads the boot CPU's feature bits, set up long before
+        // modules load.
+        if !unsafe { kernel::bindings::cgl_fib_cpu_has_popcnt() } {
+            pr_err!("this CPU has no POPCNT; rebuild with CONFIG_CGL_FIB_POPCNT=n\n");
+            return Err(ENODEV);
+        }
+    }
+    Ok(())
+}
+
 impl kernel::Module for CglFibModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        check_cpu()?;
         let inner = Inner::new()?;
         let fwd = fwd::Fwd::new(&inner)?;
         let state = KBox::pin_init(
