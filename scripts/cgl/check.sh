@@ -103,6 +103,14 @@ scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-lock" --timeout 600 \
 add_summary "$logs/vm-lock.log" "DigSig lock test" vm-lock
 echo "guest (lock): ${summary:-none} ($(elapsed "$t"))"
 
+step "cgl_fib refuses a CPU without POPCNT (a boot of its own)"
+t=$(date +%s)
+scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-nopopcnt" --timeout 300 --cpu max,popcnt=off \
+	--cmd "tools/testing/selftests/cgl/run.sh fib_nopopcnt.sh" 2>&1 |
+	tr -d '\r' | tee "$logs/vm-nopopcnt.log" | grep -E '^(ok|not ok|[0-9]+ passed)|vm.sh:|BUG:|WARNING:'
+add_summary "$logs/vm-nopopcnt.log" "POPCNT refusal test" vm-nopopcnt
+echo "guest (no POPCNT): ${summary:-none} ($(elapsed "$t"))"
+
 # Several guests (make vm-multi) are not part of the check yet: under
 # load one guest's first ping sometimes blocks for good (see the notes of
 # the platform issue).

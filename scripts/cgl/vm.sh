@@ -6,7 +6,7 @@
 # and wdctl run in the guest, chrooted), and the CGL modules loaded.
 #
 # usage: vm.sh --tree DIR [--guests N] [--cmd CMD] [--log DIR] [--timeout S]
-#              [--mem MB] [--kvm]
+#              [--mem MB] [--cpu MODEL] [--kvm]
 #   --cmd CMD   run CMD (a shell command line, in the repository's
 #               directory) in every guest and exit with the worst status;
 #               without it: an interactive shell on a terminal, a short
@@ -15,6 +15,8 @@
 #               links on 127.0.0.1 (guest i's k-th NIC, ethK, leads to
 #               the k-th other guest in index order).
 #   --log DIR   keep run files there: guestI/console.log, guestI/status.
+#   --cpu MODEL QEMU's -cpu (default max), e.g. max,popcnt=off to test a
+#               module's refusal of a CPU that lacks a feature.
 #
 # A single guest has two vCPUs (an SMP kernel, so the modules' lock-free
 # readers really race their writers); several guests have one each.
@@ -24,7 +26,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-tree= guests=1 cmd= log= timeout=1200 mem=512 accel=tcg
+tree= guests=1 cmd= log= timeout=1200 mem=512 accel=tcg cpu=max
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tree) tree=$2; shift ;;
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--mem) mem=$2; shift ;;
+	--cpu) cpu=$2; shift ;;
 	--kvm) accel=kvm ;;
 	*) echo "vm.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -93,7 +96,7 @@ for ((i = 0; i < guests; i++)); do
 	done
 	smp=2
 	[ "$guests" -gt 1 ] && smp=1
-	qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp "$smp" -nographic
+	qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp" -nographic
 	      -no-reboot -kernel "$kernel" -initrd "$log/initrd.gz"
 	      -append "console=ttyS0 panic=-1 quiet cgl.mode=$mode cgl.guest=$i"
 	      -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
