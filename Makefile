@@ -132,7 +132,7 @@ vm-lock: kernel tools
 # Three guests joined pairwise by links; each pings the others.
 vm-multi: kernel tools
 	@scripts/cgl/vm.sh --tree $(TREE) --guests 3 --log $(BUILD)/vm-multi --timeout 300 \
-		--cmd tools/testing/selftests/cgl/multiguest.sh
+		--cmd "tools/testing/selftests/cgl/run.sh multiguest.sh"
 
 check:
 	@scripts/cgl/check.sh

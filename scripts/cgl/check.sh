@@ -111,9 +111,21 @@ scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-nopopcnt" --timeout 300
 add_summary "$logs/vm-nopopcnt.log" "POPCNT refusal test" vm-nopopcnt
 echo "guest (no POPCNT): ${summary:-none} ($(elapsed "$t"))"
 
-# Several guests (make vm-multi) are not part of the check yet: under
-# load one guest's first ping sometimes blocks for good (see the notes of
-# the platform issue).
+step "three guests joined by links (make vm-multi)"
+t=$(date +%s)
+scripts/cgl/vm.sh --tree "$build/linux" --guests 3 --log "$build/vm-multi" --timeout 300 \
+	--cmd "tools/testing/selftests/cgl/run.sh multiguest.sh" 2>&1 |
+	tr -d '\r' | tee "$logs/vm-multi.log" | grep -E '^(ok|not ok)|vm.sh:|BUG:|WARNING:'
+# One summary line per guest: all of them count.
+n=$(grep -cE '^[0-9]+ passed, [0-9]+ failed$' "$logs/vm-multi.log")
+if [ "$n" = 3 ]; then
+	p=$(sed -n 's/^\([0-9]*\) passed, [0-9]* failed$/\1/p' "$logs/vm-multi.log" | paste -sd+ | bc)
+	f=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' "$logs/vm-multi.log" | paste -sd+ | bc)
+	pass=$((pass + p)) fail=$((fail + f))
+	echo "guests (3): $p passed, $f failed ($(elapsed "$t"))"
+else
+	nok "every guest of vm-multi gave a summary ($n of 3; consoles: $build/vm-multi/guest*/console.log)"
+fi
 
 echo
 echo "check: total time $(elapsed "$t0")"
