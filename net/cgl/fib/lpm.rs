@@ -1924,6 +1924,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         prefix: K,
         len: u32,
     ) -> Result<(), LpmError> {
+        if len == DIR_BITS + PSTRIDE && self.update_slot(fib, d, e, root, prefix)? {
+            return Ok(());
+        }
         let mut path = [(0u32, [0u64; 3]); MAX_PLEVELS];
         let mut n = 0usize;
         let (mut idx, mut depth) = (root, DIR_BITS);
@@ -2033,11 +2036,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 self.anchor(fib, prefix.mask(DIR_BITS), DIR_BITS)?.0
             }
         };
-        let wi = d + (e >> 1);
-        let w = self.nodes.get(wi).ok_or(LpmError::Corrupt)?;
-        let sh = (e & 1) * 32;
-        let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(ent) << sh);
-        if !self.nodes.publish(wi, nw) {
+        if !self.publish_entry(d, e, ent) {
             return Err(LpmError::Corrupt);
         }
         // Retire what the new path replaced (after the publish: a reader
@@ -2050,6 +2049,90 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 .retire(pw[2] as u32, pw[0].count_ones() * PNODE_WORDS);
         }
         Ok(())
+    }
+
+    /// [`Lpm::update_path`]'s common case (an IPv4 /24 in a region without
+    /// longer routes): `prefix` fills exactly one slot of the region root
+    /// `root`, which has no children and keeps none. Only that slot's leaf
+    /// changes, to the longest remaining route of at most
+    /// `DIR_BITS + PSTRIDE` bits that covers it, so the root's other
+    /// leaves are copied instead of painted again from the Tree Bitmap.
+    /// Returns `false`, having changed nothing, when the case does not
+    /// apply (the root has children, the slot needs one, or every leaf
+    /// would be equal); on an error nothing was published and nothing is
+    /// leaked.
+    fn update_slot(
+        &mut self,
+        fib: u32,
+        d: u32,
+        e: u32,
+        root: u32,
+        prefix: K,
+    ) -> Result<bool, LpmError> {
+        let old = self.pnode(root).ok_or(LpmError::Corrupt)?;
+        if old[0] != 0 {
+            return Ok(false);
+        }
+        let (val, below) = self.anchor(fib, prefix, DIR_BITS + PSTRIDE)?;
+        if below.is_some() {
+            // A Tree Bitmap node under the slot: it would need a child.
+            // A root without children means the region has no route that
+            // long and a route of `len` bits cannot add one, so this only
+            // guards against an accelerator out of step with the trie.
+            return Ok(false);
+        }
+        let ob0 = (old[2] >> 32) as u32;
+        let onl = old[1].count_ones();
+        let mut leaves = [0u32; 64];
+        let (mut r, mut cur) = (0u32, 0u32);
+        for (c, y) in (0u32..).zip(leaves.iter_mut()) {
+            if (old[1] >> c) & 1 != 0 {
+                let w = self
+                    .nodes
+                    .get(ob0.wrapping_add(r >> 1))
+                    .ok_or(LpmError::Corrupt)?;
+                cur = (w >> ((r & 1) * 32)) as u32;
+                r += 1;
+            }
+            *y = cur;
+        }
+        if let Some(y) = leaves.get_mut(prefix.bits(DIR_BITS, PSTRIDE) as usize) {
+            *y = val;
+        }
+        let lv = leaf_runs(&leaves, 0);
+        let nl = lv.count_ones();
+        if nl < 2 {
+            // The region becomes one leaf: the general path drops the node.
+            return Ok(false);
+        }
+        let b0 = self
+            .nodes
+            .try_alloc(nl.div_ceil(2))
+            .map_err(|_| LpmError::NoMemory)?;
+        let n = match self.nodes.try_alloc(PNODE_WORDS) {
+            Ok(n) if n < E_NODE => n,
+            r => {
+                if let Ok(n) = r {
+                    self.nodes.free(n, PNODE_WORDS);
+                }
+                self.nodes.free(b0, nl.div_ceil(2));
+                return Err(LpmError::NoMemory);
+            }
+        };
+        self.put_leaves(b0, &leaves, lv);
+        for (i, x) in (0u32..).zip([0, lv, u64::from(b0) << 32]) {
+            self.nodes.set(n + i, x);
+        }
+        if !self.publish_entry(d, e, E_NODE | n) {
+            self.nodes.free(n, PNODE_WORDS);
+            self.nodes.free(b0, nl.div_ceil(2));
+            return Err(LpmError::Corrupt);
+        }
+        self.nodes.retire(root, PNODE_WORDS);
+        if onl != 0 {
+            self.nodes.retire(ob0, onl.div_ceil(2));
+        }
+        Ok(true)
     }
 
     /// Rebuilds the accelerator node `old` for `prefix/depth` after a change of `changed/len`: new leaves and child
@@ -2158,6 +2241,21 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let nl = old[1].count_ones();
         if nl != 0 {
             self.nodes.retire((old[2] >> 32) as u32, nl.div_ceil(2));
+        }
+    }
+
+    /// Sets entry `e` of the direct table at `d` to `ent` with the one
+    /// store that readers see (the other entry of the word is kept).
+    /// `false` if the table is not where `d` says.
+    fn publish_entry(&mut self, d: u32, e: u32, ent: u32) -> bool {
+        let wi = d.wrapping_add(e >> 1);
+        let sh = (e & 1) * 32;
+        match self.nodes.get(wi) {
+            Some(w) => {
+                let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(ent) << sh);
+                self.nodes.publish(wi, nw)
+            }
+            None => false,
         }
     }
 
@@ -2276,11 +2374,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 E_NODE | n
             }
         };
-        let wi = d + (e >> 1);
-        let w = self.nodes.get(wi).ok_or(LpmError::Corrupt)?;
-        let sh = (e & 1) * 32;
-        let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(ent) << sh);
-        if !self.nodes.publish(wi, nw) {
+        if !self.publish_entry(d, e, ent) {
             return Err(LpmError::Corrupt);
         }
         Ok(())
@@ -2508,16 +2602,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if !self.paint_tbm(&x, tx, q, prefix, depth, &mut leaves, &mut vec)? {
             return Ok(None);
         }
-        let mut lv = 0u64;
-        let mut nl = 0u32;
-        let mut prev = None;
-        for (c, &v) in (0u32..).zip(leaves.iter()) {
-            if (vec >> c) & 1 == 0 && prev != Some(v) {
-                lv |= 1u64 << c;
-                nl += 1;
-                prev = Some(v);
-            }
-        }
+        let lv = leaf_runs(&leaves, vec);
+        let nl = lv.count_ones();
         let k = vec.count_ones();
         let b0 = if nl != 0 {
             self.nodes
@@ -2539,7 +2625,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         } else {
             0
         };
-        let (mut r, mut i, mut pair) = (0u32, 0u32, 0u64);
+        let mut i = 0u32;
         for (c, &v) in (0u32..).zip(leaves.iter()) {
             if (vec >> c) & 1 != 0 {
                 let at = b1 + i * PNODE_WORDS;
@@ -2547,7 +2633,18 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 self.nodes.set(at + 1, 0);
                 self.nodes.set(at + 2, u64::from(v));
                 i += 1;
-            } else if (lv >> c) & 1 != 0 {
+            }
+        }
+        self.put_leaves(b0, &leaves, lv);
+        Ok(Some([vec, lv, u64::from(b1) | u64::from(b0) << 32]))
+    }
+
+    /// Writes the leaves of `leaves` that start a run (the bits of `lv`)
+    /// to the leaf block at `b0`, two to a word, in slot order.
+    fn put_leaves(&mut self, b0: u32, leaves: &[u32; 64], lv: u64) {
+        let (mut r, mut pair) = (0u32, 0u64);
+        for (c, &v) in (0u32..).zip(leaves.iter()) {
+            if (lv >> c) & 1 != 0 {
                 pair |= u64::from(v) << ((r & 1) * 32);
                 if r & 1 == 1 {
                     self.nodes.set(b0 + (r >> 1), pair);
@@ -2559,8 +2656,21 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if r & 1 == 1 {
             self.nodes.set(b0 + (r >> 1), pair);
         }
-        Ok(Some([vec, lv, u64::from(b1) | u64::from(b0) << 32]))
     }
+}
+
+/// The slots of an accelerator node's `leaves` where a run of equal
+/// leaves starts (a leaf bitmap), skipping the slots in `children`.
+fn leaf_runs(leaves: &[u32; 64], children: u64) -> u64 {
+    let mut lv = 0u64;
+    let mut prev = None;
+    for (c, &v) in (0u32..).zip(leaves.iter()) {
+        if (children >> c) & 1 == 0 && prev != Some(v) {
+            lv |= 1u64 << c;
+            prev = Some(v);
+        }
+    }
+    lv
 }
 
 /// FIB slot word of `fib` with root node `root` (below [`MAX_INDEX`]).

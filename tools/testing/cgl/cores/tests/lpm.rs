@@ -208,6 +208,37 @@ fn ops(bits: u32) -> impl Strategy<Value = Vec<Op>> {
     proptest::collection::vec(op, 0..150)
 }
 
+/// Prefixes inside two neighbouring /18 regions under 10.0.0.0 (the
+/// same top bits for IPv6), mostly /24s over shorter routes and a few
+/// longer ones: the accelerator's one-slot updates of a region root and
+/// their fallbacks (a slot that gains or loses a child, a region that
+/// becomes one leaf).
+fn dense_prefix(bits: u32) -> impl Strategy<Value = (u128, u8)> {
+    (
+        0u128..2,
+        any::<u128>(),
+        prop_oneof![6 => Just(24u8), 2 => 18u8..24, 1 => 25u8..=27],
+    )
+        .prop_map(move |(region, r, len)| {
+            let shift = 128 - bits;
+            let top =
+                (0x0a00_0000_0000_0000_0000_0000_0000_0000u128 >> shift) | (region << (bits - 18));
+            let m18 = mask_bits(bits, 18);
+            let v = (top & m18) | ((r >> shift) & !m18);
+            (v & mask_bits(bits, len as u32), len)
+        })
+}
+
+fn dense_ops(bits: u32) -> impl Strategy<Value = Vec<Op>> {
+    let op = prop_oneof![
+        6 => (0u32..2, dense_prefix(bits), 0u32..4).prop_map(|(f, (v, l), nh)| Op::Insert(f, v, l, nh)),
+        3 => (0u32..2, dense_prefix(bits)).prop_map(|(f, (v, l))| Op::Delete(f, v, l)),
+        2 => (0u32..2, dense_prefix(bits), 0u32..4).prop_map(|(f, (v, l), nh)| Op::Replace(f, v, l, nh)),
+        2 => (0u32..2, dense_prefix(bits)).prop_map(|(f, (v, _))| Op::Lookup(f, v)),
+    ];
+    proptest::collection::vec(op, 0..200)
+}
+
 fn clean(bits: u32, v: u128, len: u8, raw: bool) -> u128 {
     if raw {
         v
@@ -653,6 +684,16 @@ proptest! {
 
     #[test]
     fn v6_accel_matches_model(ops in ops(128), how in proptest::collection::vec(any::<u8>(), 1..8)) {
+        run_accel::<u128>(ops, how)?;
+    }
+
+    #[test]
+    fn v4_accel_dense_regions(ops in dense_ops(32), how in proptest::collection::vec(any::<u8>(), 1..8)) {
+        run_accel::<u32>(ops, how)?;
+    }
+
+    #[test]
+    fn v6_accel_dense_regions(ops in dense_ops(128), how in proptest::collection::vec(any::<u8>(), 1..8)) {
         run_accel::<u128>(ops, how)?;
     }
 }
