@@ -95,21 +95,26 @@ else
 	ok "kernel log free of BUG/WARNING/Oops"
 fi
 
+# boot WHAT DIR TIMEOUT CMD [VM.SH OPTION...]: a test that needs a boot
+# of its own; its summary line counts like the others.
+boot() {
+	local what=$1 dir=$2 timeout=$3 cmd=$4 t
+	shift 4
+	t=$(date +%s)
+	scripts/cgl/vm.sh --tree "$build/linux" --log "$build/$dir" --timeout "$timeout" "$@" \
+		--cmd "$cmd" 2>&1 | tr -d '\r' | tee "$logs/$dir.log" |
+		grep -E '^(ok|not ok|[0-9]+ passed)|vm.sh:|BUG:|WARNING:'
+	add_summary "$logs/$dir.log" "$what" "$dir"
+	echo "guest ($what): ${summary:-none} ($(elapsed "$t"))"
+}
+
 step "DigSig enforcing lock (a boot of its own)"
-t=$(date +%s)
-scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-lock" --timeout 600 \
-	--cmd "PATH=/tmp/cgl-signed:\$PATH tools/testing/selftests/cgl/run.sh digsig_lock.sh" 2>&1 |
-	tr -d '\r' | tee "$logs/vm-lock.log" | grep -E '^(ok|not ok|[0-9]+ passed)|vm.sh:|BUG:|WARNING:'
-add_summary "$logs/vm-lock.log" "DigSig lock test" vm-lock
-echo "guest (lock): ${summary:-none} ($(elapsed "$t"))"
+boot "DigSig lock" vm-lock 600 \
+	"PATH=/tmp/cgl-signed:\$PATH tools/testing/selftests/cgl/run.sh digsig_lock.sh"
 
 step "cgl_fib refuses a CPU without POPCNT (a boot of its own)"
-t=$(date +%s)
-scripts/cgl/vm.sh --tree "$build/linux" --log "$build/vm-nopopcnt" --timeout 300 --cpu max,popcnt=off \
-	--cmd "tools/testing/selftests/cgl/run.sh fib_nopopcnt.sh" 2>&1 |
-	tr -d '\r' | tee "$logs/vm-nopopcnt.log" | grep -E '^(ok|not ok|[0-9]+ passed)|vm.sh:|BUG:|WARNING:'
-add_summary "$logs/vm-nopopcnt.log" "POPCNT refusal test" vm-nopopcnt
-echo "guest (no POPCNT): ${summary:-none} ($(elapsed "$t"))"
+boot "no POPCNT" vm-nopopcnt 300 "tools/testing/selftests/cgl/run.sh fib_nopopcnt.sh" \
+	--cpu max,popcnt=off
 
 step "three guests joined by links (make vm-multi)"
 t=$(date +%s)
