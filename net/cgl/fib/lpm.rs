@@ -352,9 +352,12 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // whose levels consume 6 bits each. A node is three words: the child
 // bitmap, the leaf bitmap (a bit where a run of equal leaves starts),
 // and the indexes of its contiguous child and leaf blocks; child and leaf
-// are found by popcount. An IPv4 /24 takes the direct table, one node
-// and one leaf: four dependent loads with the FIB slot, against six for
-// the Tree Bitmap, with two branches in all.
+// are found by popcount. A region root without children (most of them:
+// an IPv4 /18 holding only routes up to /24) is stored as one block
+// instead, its leaf bitmap followed by its leaves, so its leaf is found
+// from the root's index with no block index to load, often in the same
+// cache line. An IPv4 /24 takes the direct table and that block: three
+// dependent loads with the FIB slot, against six for the Tree Bitmap.
 //
 // The Tree Bitmap stays the source of truth (updates, walks, exact gets,
 // `lookup_route`); accelerator nodes are painted from its bitmaps. An
@@ -379,8 +382,15 @@ const SUMMARY_WORDS: u32 = 1 << (DIR_BITS - 12);
 /// Node-arena words of one accelerated FIB's block: direct table, dirty
 /// bitmap, summary. Arenas should recycle blocks of exactly this size.
 pub const DIR_BLOCK_WORDS: u32 = DIR_WORDS + DIRTY_WORDS + SUMMARY_WORDS;
-/// Direct-table entry: a node index (low 31 bits) rather than a leaf.
+/// Direct-table entry: a region root (index in the [`E_INDEX`] bits)
+/// rather than a leaf.
 const E_NODE: u32 = 1 << 31;
+/// Direct-table entry, with [`E_NODE`]: the root has no children and is
+/// one block, its leaf bitmap then its leaves two to a word.
+const E_LEAF: u32 = 1 << 30;
+/// Root index bits of a direct-table entry. Roots live below `E_INDEX`,
+/// so no entry equals [`E_DIRTY`].
+const E_INDEX: u32 = E_LEAF - 1;
 /// Direct-table entry: not built; look the address up in the Tree Bitmap.
 const E_DIRTY: u32 = u32::MAX;
 /// Largest nexthop the trie stores (leaves hold `nexthop + 1`, 0 being
@@ -411,7 +421,14 @@ fn dir_lookup<K: Key, N: ArenaRead<u64>>(nodes: &N, dir: u32, key: K) -> Option<
     if ent == E_DIRTY {
         return None;
     }
-    let mut n = ent & !E_NODE;
+    let mut n = ent & E_INDEX;
+    if ent & E_LEAF != 0 {
+        let c = key.bits(DIR_BITS, PSTRIDE);
+        let l = nodes.get(n)?;
+        let r = (l & (u64::MAX >> (63 - c))).count_ones().wrapping_sub(1);
+        let lw = nodes.get(n.wrapping_add(1).wrapping_add(r >> 1))?;
+        return Some(((lw >> ((r & 1) * 32)) as u32).checked_sub(1));
+    }
     let mut depth = DIR_BITS;
     while depth < K::BITS {
         let c = key.bits(depth, PSTRIDE);
@@ -1344,8 +1361,11 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 let x = self.nodes.get(d + wi).ok_or(LpmError::Corrupt)?;
                 for ent in [x as u32, (x >> 32) as u32] {
                     if ent & E_NODE != 0 && ent != E_DIRTY {
-                        let p = self.pnode(ent & !E_NODE).ok_or(LpmError::Corrupt)?;
-                        words += u64::from(PNODE_WORDS) + self.pnode_words(&p, 0);
+                        let (p, size) = self.root(ent).ok_or(LpmError::Corrupt)?;
+                        words += u64::from(size);
+                        if ent & E_LEAF == 0 {
+                            words += self.pnode_words(&p, 0);
+                        }
                     }
                 }
             }
@@ -1889,7 +1909,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let done = match ent {
                 Some(E_DIRTY) | None => false,
                 Some(x) if x & E_NODE != 0 => self
-                    .update_path(fib, d, e0, x & !E_NODE, prefix, u32::from(len))
+                    .update_path(fib, d, e0, x, prefix, u32::from(len))
                     .is_ok(),
                 Some(_) => self.rebuild_entry(fib, d, e0).is_ok(),
             };
@@ -1908,8 +1928,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     }
 
     /// After a change of `prefix/len` (`len > DIR_BITS`) in `fib`, whose
-    /// direct entry `e` (table at `d`) holds the region's root node
-    /// `root`: rebuilds only the deepest node on the prefix's path whose
+    /// direct entry `e` (table at `d`) holds `rent`, a region root
+    /// ([`E_NODE`]): rebuilds only the deepest node on the prefix's path whose
     /// slots it affects (reusing that node's other children as they are)
     /// and copies the path above it, then publishes the new region root
     /// with one store. Everything is allocated before the publish; on an
@@ -1920,18 +1940,23 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         fib: u32,
         d: u32,
         e: u32,
-        root: u32,
+        rent: u32,
         prefix: K,
         len: u32,
     ) -> Result<(), LpmError> {
-        if len == DIR_BITS + PSTRIDE && self.update_slot(fib, d, e, root, prefix)? {
+        if len == DIR_BITS + PSTRIDE && self.update_slot(fib, d, e, rent, prefix)? {
             return Ok(());
         }
+        let (root, rsize) = (rent & E_INDEX, self.root(rent).ok_or(LpmError::Corrupt)?.1);
         let mut path = [(0u32, [0u64; 3]); MAX_PLEVELS];
         let mut n = 0usize;
         let (mut idx, mut depth) = (root, DIR_BITS);
         loop {
-            let w = self.pnode(idx).ok_or(LpmError::Corrupt)?;
+            let w = if n == 0 {
+                self.root(rent).ok_or(LpmError::Corrupt)?.0
+            } else {
+                self.pnode(idx).ok_or(LpmError::Corrupt)?
+            };
             *path.get_mut(n).ok_or(LpmError::Corrupt)? = (idx, w);
             n += 1;
             if len <= depth + PSTRIDE {
@@ -1974,6 +1999,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     path.get(i - 1).map_or(0, |p| p.1[0].count_ones()) * PNODE_WORDS
                 };
                 match self.nodes.try_alloc(size) {
+                    // A root block's index must fit a direct entry.
+                    Ok(b) if i == 0 && b >= E_INDEX => {
+                        self.nodes.free(b, size);
+                        give_back(self, &copies, i);
+                        return Err(LpmError::NoMemory);
+                    }
                     Ok(b) => *copies.get_mut(i).ok_or(LpmError::Corrupt)? = b,
                     Err(_) => {
                         give_back(self, &copies, i);
@@ -2025,6 +2056,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         let b = copies.first().copied().ok_or(LpmError::Corrupt)?;
         let ent = match cur {
+            // A root without children (only when `lvl` is 0: the copies
+            // above keep the path's child) takes a block of its own size.
+            Some(w) if w[0] == 0 => {
+                self.nodes.free(b, PNODE_WORDS);
+                self.store_root(&w)?
+            }
             Some(w) => {
                 for (j, x) in (0u32..).zip(w) {
                     self.nodes.set(b + j, x);
@@ -2041,9 +2078,14 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         // Retire what the new path replaced (after the publish: a reader
         // that starts before it may read all of it).
+        if rent & E_LEAF != 0 {
+            // No children, so `lvl` is 0 and the block is all there is.
+            self.nodes.retire(root, rsize);
+            return Ok(());
+        }
         let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
         self.retire_unused(&old, reused);
-        self.nodes.retire(root, PNODE_WORDS);
+        self.nodes.retire(root, rsize);
         for (_, pw) in path.iter().take(lvl) {
             self.nodes
                 .retire(pw[2] as u32, pw[0].count_ones() * PNODE_WORDS);
@@ -2053,7 +2095,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// [`Lpm::update_path`]'s common case (an IPv4 /24 in a region without
     /// longer routes): `prefix` fills exactly one slot of the region root
-    /// `root`, which has no children and keeps none. Only that slot's leaf
+    /// of entry `rent`, which has no children and keeps none, and the new
+    /// root is one block ([`E_LEAF`]). Only that slot's leaf
     /// changes, to the longest remaining route of at most
     /// `DIR_BITS + PSTRIDE` bits that covers it, so the root's other
     /// leaves are copied instead of painted again from the Tree Bitmap.
@@ -2066,10 +2109,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         fib: u32,
         d: u32,
         e: u32,
-        root: u32,
+        rent: u32,
         prefix: K,
     ) -> Result<bool, LpmError> {
-        let old = self.pnode(root).ok_or(LpmError::Corrupt)?;
+        let (old, osize) = self.root(rent).ok_or(LpmError::Corrupt)?;
         if old[0] != 0 {
             return Ok(false);
         }
@@ -2105,31 +2148,17 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             // The region becomes one leaf: the general path drops the node.
             return Ok(false);
         }
-        let b0 = self
-            .nodes
-            .try_alloc(nl.div_ceil(2))
-            .map_err(|_| LpmError::NoMemory)?;
-        let n = match self.nodes.try_alloc(PNODE_WORDS) {
-            Ok(n) if n < E_NODE => n,
-            r => {
-                if let Ok(n) = r {
-                    self.nodes.free(n, PNODE_WORDS);
-                }
-                self.nodes.free(b0, nl.div_ceil(2));
-                return Err(LpmError::NoMemory);
-            }
-        };
-        self.put_leaves(b0, &leaves, lv);
-        for (i, x) in (0u32..).zip([0, lv, u64::from(b0) << 32]) {
-            self.nodes.set(n + i, x);
-        }
-        if !self.publish_entry(d, e, E_NODE | n) {
-            self.nodes.free(n, PNODE_WORDS);
-            self.nodes.free(b0, nl.div_ceil(2));
+        let size = 1 + nl.div_ceil(2);
+        let n = self.alloc_root(size)?;
+        self.nodes.set(n, lv);
+        self.put_leaves(n + 1, &leaves, lv);
+        if !self.publish_entry(d, e, E_NODE | E_LEAF | n) {
+            self.nodes.free(n, size);
             return Err(LpmError::Corrupt);
         }
-        self.nodes.retire(root, PNODE_WORDS);
-        if onl != 0 {
+        let root = rent & E_INDEX;
+        self.nodes.retire(root, osize);
+        if rent & E_LEAF == 0 && onl != 0 {
             self.nodes.retire(ob0, onl.div_ceil(2));
         }
         Ok(true)
@@ -2274,10 +2303,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return None;
         }
         if ent & E_NODE != 0 {
-            let n = ent & !E_NODE;
-            let words = self.pnode(n)?;
-            self.release_pnode(&words, true);
-            self.nodes.retire(n, PNODE_WORDS);
+            self.retire_root(ent)?;
         }
         let bi = d + DIR_WORDS + (e >> 6);
         let b = self.nodes.get(bi)?;
@@ -2303,15 +2329,82 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let w = self.nodes.get(d + wi).unwrap_or(u64::MAX);
             for ent in [w as u32, (w >> 32) as u32] {
                 if ent & E_NODE != 0 && ent != E_DIRTY {
-                    let n = ent & !E_NODE;
-                    if let Some(words) = self.pnode(n) {
-                        self.release_pnode(&words, true);
-                    }
-                    self.nodes.retire(n, PNODE_WORDS);
+                    self.retire_root(ent);
                 }
             }
         }
         self.nodes.retire(d, DIR_BLOCK_WORDS);
+    }
+
+    /// The region root of direct entry `ent` (with [`E_NODE`]) as node
+    /// words (an [`E_LEAF`] root reads as a node without children whose
+    /// leaf block follows its bitmap), and the words of its own block.
+    fn root(&self, ent: u32) -> Option<(PNode, u32)> {
+        let n = ent & E_INDEX;
+        if ent & E_LEAF == 0 {
+            return Some((self.pnode(n)?, PNODE_WORDS));
+        }
+        let lv = self.nodes.get(n)?;
+        let b0 = u64::from(n.checked_add(1)?);
+        Some(([0, lv, b0 << 32], 1 + lv.count_ones().div_ceil(2)))
+    }
+
+    /// A block of `size` words for a region root, whose index must fit a
+    /// direct entry.
+    fn alloc_root(&mut self, size: u32) -> Result<u32, LpmError> {
+        match self.nodes.try_alloc(size) {
+            Ok(n) if n < E_INDEX => Ok(n),
+            Ok(n) => {
+                self.nodes.free(n, size);
+                Err(LpmError::NoMemory)
+            }
+            Err(_) => Err(LpmError::NoMemory),
+        }
+    }
+
+    /// Stores the built, unpublished node `p` as a region root and
+    /// returns its direct entry: one [`E_LEAF`] block if it has no
+    /// children (its leaf block moved in and freed), else three words.
+    /// On error frees `p`'s blocks and subtree.
+    fn store_root(&mut self, p: &PNode) -> Result<u32, LpmError> {
+        let nl = p[1].count_ones();
+        let leaf = p[0] == 0;
+        let size = if leaf {
+            1 + nl.div_ceil(2)
+        } else {
+            PNODE_WORDS
+        };
+        let n = match self.alloc_root(size) {
+            Ok(n) => n,
+            Err(e) => {
+                self.release_pnode(p, false);
+                return Err(e);
+            }
+        };
+        if !leaf {
+            for (i, x) in (0u32..).zip(*p) {
+                self.nodes.set(n + i, x);
+            }
+            return Ok(E_NODE | n);
+        }
+        self.nodes.set(n, p[1]);
+        if nl != 0 {
+            let b0 = (p[2] >> 32) as u32;
+            self.nodes.copy(b0, n + 1, nl.div_ceil(2));
+            self.nodes.free(b0, nl.div_ceil(2));
+        }
+        Ok(E_NODE | E_LEAF | n)
+    }
+
+    /// Retires the region root of direct entry `ent` and everything
+    /// below it.
+    fn retire_root(&mut self, ent: u32) -> Option<()> {
+        let (p, size) = self.root(ent)?;
+        if ent & E_LEAF == 0 {
+            self.release_pnode(&p, true);
+        }
+        self.nodes.retire(ent & E_INDEX, size);
+        Some(())
     }
 
     /// The three words of the accelerator node at `n`.
@@ -2357,22 +2450,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         };
         let ent = match built {
             None => def,
-            Some(words) => {
-                let n = match self.nodes.try_alloc(PNODE_WORDS) {
-                    Ok(n) if n < E_NODE => n,
-                    r => {
-                        if let Ok(n) = r {
-                            self.nodes.free(n, PNODE_WORDS);
-                        }
-                        self.release_pnode(&words, false);
-                        return Err(LpmError::NoMemory);
-                    }
-                };
-                for (i, x) in (0u32..).zip(words) {
-                    self.nodes.set(n + i, x);
-                }
-                E_NODE | n
-            }
+            Some(words) => self.store_root(&words)?,
         };
         if !self.publish_entry(d, e, ent) {
             return Err(LpmError::Corrupt);
