@@ -35,6 +35,12 @@
 //!   child is published with a single 64-bit store. A node is 17 words
 //!   (136 bytes); its results are a contiguous block of `u32` nexthops
 //!   ranked by popcount (internal prefixes first, then full ones).
+//! - A child block whose nodes all lack children (most IPv4 nodes at
+//!   depth 16, holding /17../24) stores them without their group words,
+//!   9 words (72 bytes) each; bit 31 of the block index in the group word
+//!   (`R_LEAF`) says so, and node references carry the same bit. A node
+//!   of such a block that gains a child moves the block to full nodes,
+//!   in the same copy that publishes the change. Roots are always full.
 //! - FIB ids select a per-FIB root through a fixed-capacity open-addressing
 //!   table (one word per slot: FIB id and root index). Prepending the FIB
 //!   id to the key would cost four more levels; a map keeps lookups at one
@@ -68,10 +74,17 @@ const W_META: u32 = 0;
 const W_INT: u32 = 1;
 /// Words 5..9: full bitmap (prefixes of length `d + 8`).
 const W_FULL: u32 = 5;
-/// Words 9..17: child groups (bitmap of 32 slots | block index << 32).
+/// Words 9..17: child groups (bitmap of 32 slots | block reference << 32).
 const W_GRP: u32 = 9;
-/// Largest index the arenas may hand out (tags in FIB slots need two).
-const MAX_INDEX: u32 = u32::MAX - 4;
+/// Words of a node stored without children: words 0..9 only.
+const LEAF_WORDS: u32 = W_GRP;
+/// Node (or child block) reference flag: stored without children, in
+/// [`LEAF_WORDS`] words (a block: every node in it). The low 31 bits are
+/// the arena index.
+const R_LEAF: u32 = 1 << 31;
+/// Largest index the arenas may hand out (tags in FIB slots need two;
+/// references need bit 31).
+const MAX_INDEX: u32 = R_LEAF - 4;
 /// FIB slot tag: never used (end of a probe sequence).
 const TAG_UNUSED: u32 = 0;
 /// FIB slot tag: the FIB has no routes (slot reusable by another FIB id).
@@ -501,10 +514,11 @@ impl<K: Key> Reader<K> {
 
     /// [`Reader::find`] from the root node `node`.
     #[inline(always)]
-    fn find_from<N: ArenaRead<u64>>(&self, nodes: &N, mut node: u32, key: K) -> Option<(u32, u32)> {
+    fn find_from<N: ArenaRead<u64>>(&self, nodes: &N, mut nref: u32, key: K) -> Option<(u32, u32)> {
         let mut best: Option<(u32, u32)> = None;
         let mut depth = 0u32;
         loop {
+            let node = nref & !R_LEAF;
             let s = key.chunk(depth);
             let meta = nodes.get(node)?;
             let fw = s >> 6;
@@ -557,6 +571,9 @@ impl<K: Key> Reader<K> {
                     best = Some(((meta as u32).wrapping_add(r), depth.wrapping_add(j)));
                 }
             }
+            if nref & R_LEAF != 0 {
+                break;
+            }
             let g = nodes.get(node.wrapping_add(W_GRP + (s >> 5)))?;
             let cb = s & 31;
             depth += STRIDE;
@@ -564,7 +581,10 @@ impl<K: Key> Reader<K> {
                 break;
             }
             let r = ((g as u32) & ((1u32 << cb) - 1)).count_ones();
-            node = ((g >> 32) as u32).wrapping_add(r.wrapping_mul(NODE_WORDS));
+            match child_ref((g >> 32) as u32, r) {
+                Some(c) => nref = c,
+                None => break,
+            }
         }
         best
     }
@@ -718,14 +738,17 @@ struct Frame {
     occ: [u64; 4],
 }
 
-/// Reads the node at `idx`.
-fn load_node<N: ArenaRead<u64>>(nodes: &N, idx: u32) -> Result<Node, LpmError> {
+/// Reads the node of reference `nref` (an [`R_LEAF`] node has no child
+/// groups).
+fn load_node<N: ArenaRead<u64>>(nodes: &N, nref: u32) -> Result<Node, LpmError> {
+    let idx = nref & !R_LEAF;
     let mut n = Node::EMPTY;
     let mut meta = 0u64;
     let words = core::iter::once(&mut meta)
         .chain(n.int.iter_mut())
         .chain(n.full.iter_mut())
-        .chain(n.grp.iter_mut());
+        .chain(n.grp.iter_mut())
+        .take(ref_words(nref) as usize);
     for (i, x) in (0u32..).zip(words) {
         let at = idx.checked_add(i).ok_or(LpmError::Corrupt)?;
         *x = nodes.get(at).ok_or(LpmError::Corrupt)?;
@@ -734,18 +757,45 @@ fn load_node<N: ArenaRead<u64>>(nodes: &N, idx: u32) -> Result<Node, LpmError> {
     Ok(n)
 }
 
+/// Words of each node of a node or block reference.
+#[inline(always)]
+fn ref_words(r: u32) -> u32 {
+    if r & R_LEAF != 0 {
+        LEAF_WORDS
+    } else {
+        NODE_WORDS
+    }
+}
+
+/// Reference of node `rank` of the child block `block` (a reference).
+#[inline(always)]
+fn child_ref(block: u32, rank: u32) -> Option<u32> {
+    let at = (block & !R_LEAF).checked_add(rank.wrapping_mul(ref_words(block)))?;
+    if at >= R_LEAF {
+        return None;
+    }
+    Some(at | (block & R_LEAF))
+}
+
+/// A block reference: `idx`, flagged [`R_LEAF`] if `leaf`.
+fn block_ref(idx: u32, leaf: bool) -> u32 {
+    if leaf {
+        idx | R_LEAF
+    } else {
+        idx
+    }
+}
+
 fn child_bit(node: &Node, s: u32) -> bool {
     let (g, b) = node.group(s);
     (g >> b) & 1 != 0
 }
 
-/// Node index of the child at slot `s` (which must be present).
+/// Node reference of the child at slot `s` (which must be present).
 fn child_index(node: &Node, s: u32) -> Result<u32, LpmError> {
     let (g, b) = node.group(s);
     let r = ((g as u32) & ((1u32 << b) - 1)).count_ones();
-    ((g >> 32) as u32)
-        .checked_add(r * NODE_WORDS)
-        .ok_or(LpmError::Corrupt)
+    child_ref((g >> 32) as u32, r).ok_or(LpmError::Corrupt)
 }
 
 /// Slots of `node` with an item (see [`Frame`]).
@@ -1240,9 +1290,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
             let r = ((g as u32) & ((1u32 << b) - 1)).count_ones();
             parent = Parent::Child { parent: idx, s };
-            idx = ((g >> 32) as u32)
-                .checked_add(r * NODE_WORDS)
-                .ok_or(LpmError::Corrupt)?;
+            idx = child_ref((g >> 32) as u32, r).ok_or(LpmError::Corrupt)?;
             depth += STRIDE;
         }
         w.last = self.read_node(idx)?;
@@ -1282,9 +1330,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         load_node(&self.nodes, idx)
     }
 
-    /// Routes and nodes in the subtree of the root node `root`. With
-    /// `retire`, also retires every node and result block below `root`
-    /// (not the root node itself), each after its last read (post-order).
+    /// Routes and node-arena words in the subtree of the root node
+    /// `root`. With `retire`, also retires every node and result block
+    /// below `root` (not the root node itself), each after its last read
+    /// (post-order).
     fn subtree(&mut self, root: u32, retire: bool) -> Result<(u64, u64), LpmError> {
         #[derive(Clone, Copy)]
         struct F {
@@ -1298,10 +1347,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         let mut n = 1usize;
         let mut count = self.node_results(root)?.1 as u64;
-        let mut nodes = 1u64;
+        let mut words = u64::from(NODE_WORDS);
         while let Some(top) = n.checked_sub(1) {
             let f = *st.get(top).ok_or(LpmError::Corrupt)?;
-            if f.g >= 8 {
+            if f.g >= 8 || f.idx & R_LEAF != 0 {
                 if retire {
                     let (rb, nr) = self.node_results(f.idx)?;
                     if nr != 0 {
@@ -1321,11 +1370,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     return Err(LpmError::Corrupt);
                 }
                 fr.i += 1;
-                let child = block
-                    .checked_add(f.i * NODE_WORDS)
-                    .ok_or(LpmError::Corrupt)?;
+                let child = child_ref(block, f.i).ok_or(LpmError::Corrupt)?;
                 count = count.saturating_add(self.node_results(child)?.1 as u64);
-                nodes += 1;
+                words += u64::from(ref_words(block));
                 *st.get_mut(n).ok_or(LpmError::Corrupt)? = F {
                     idx: child,
                     g: 0,
@@ -1336,11 +1383,11 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 fr.g += 1;
                 fr.i = 0;
                 if retire && k != 0 {
-                    self.nodes.retire(block, k * NODE_WORDS);
+                    self.nodes.retire(block & !R_LEAF, k * ref_words(block));
                 }
             }
         }
-        Ok((count, nodes))
+        Ok((count, words))
     }
 
     /// Bytes of arena slots `fib` holds: its Tree Bitmap nodes and
@@ -1352,8 +1399,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if (w >> 32) as u32 != fib || tag < 2 {
             return Ok(0);
         }
-        let (results, nodes) = self.subtree(tag - 2, false)?;
-        let mut words = nodes * u64::from(NODE_WORDS);
+        let (results, mut words) = self.subtree(tag - 2, false)?;
         let acc = self.nodes.get(self.acc_at(at)).ok_or(LpmError::Corrupt)?;
         if let Some(d) = (acc as u32).checked_sub(1) {
             words += u64::from(DIR_BLOCK_WORDS);
@@ -1391,6 +1437,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// Result block (base, length) of the node at `idx`.
     fn node_results(&self, idx: u32) -> Result<(u32, u32), LpmError> {
+        let idx = idx & !R_LEAF;
         let mut nres = 0;
         let mut rbase = 0;
         for i in 0..W_GRP {
@@ -1405,8 +1452,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         Ok((rbase, nres))
     }
 
-    fn write_node(&mut self, at: u32, n: &Node) -> Result<(), LpmError> {
-        for i in 0..NODE_WORDS {
+    /// Writes node `n` at index `at`: [`LEAF_WORDS`] words if `leaf`
+    /// (then `n` must have no children), else [`NODE_WORDS`].
+    fn write_node(&mut self, at: u32, n: &Node, leaf: bool) -> Result<(), LpmError> {
+        for i in 0..ref_words(block_ref(0, leaf)) {
             let a = at.checked_add(i).ok_or(LpmError::Corrupt)?;
             if !self.nodes.set(a, n.word(i)) {
                 return Err(LpmError::Corrupt);
@@ -1517,7 +1566,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         match st.parent {
             Parent::Slot(slot) => {
                 let b = self.take(tk, true, NODE_WORDS)?;
-                self.write_node(b, new)?;
+                self.write_node(b, new, false)?;
                 let word = slot_word(w.fib, b);
                 Ok((slot, word, (true, st.idx, NODE_WORDS)))
             }
@@ -1525,33 +1574,47 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 let (g, bit) = self.group_word(parent, s)?;
                 let k = (g as u32).count_ones();
                 let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
-                let old = (g >> 32) as u32;
-                let nb = self.take(tk, true, k * NODE_WORDS)?;
                 let pos = pos.min(k.saturating_sub(1));
-                let (a, b) = (pos * NODE_WORDS, (pos + 1) * NODE_WORDS);
-                if !(self.nodes.copy(old, nb, a)
-                    && self
-                        .nodes
-                        .copy(old.wrapping_add(b), nb + b, k * NODE_WORDS - b))
-                {
-                    return Err(LpmError::Corrupt);
+                let oref = (g >> 32) as u32;
+                let (old, ow) = (oref & !R_LEAF, ref_words(oref));
+                // A leaf block stays one while `new` has no children.
+                let leaf = oref & R_LEAF != 0 && !new.has_children();
+                let nw = ref_words(block_ref(0, leaf));
+                let nb = self.take(tk, true, k * nw)?;
+                if nw == ow {
+                    let (a, b) = (pos * nw, (pos + 1) * nw);
+                    if !(self.nodes.copy(old, nb, a)
+                        && self.nodes.copy(old.wrapping_add(b), nb + b, k * nw - b))
+                    {
+                        return Err(LpmError::Corrupt);
+                    }
+                } else {
+                    // `new` gains children: its siblings move to full nodes.
+                    for j in (0..k).filter(|&j| j != pos) {
+                        let sib =
+                            load_node(&self.nodes, child_ref(oref, j).ok_or(LpmError::Corrupt)?)?;
+                        self.write_node(nb + j * nw, &sib, false)?;
+                    }
                 }
-                self.write_node(nb + a, new)?;
+                self.write_node(nb + pos * nw, new, leaf)?;
                 let gw = parent
                     .checked_add(W_GRP + (s >> 5))
                     .ok_or(LpmError::Corrupt)?;
                 Ok((
                     gw,
-                    (g & 0xffff_ffff) | ((nb as u64) << 32),
-                    (true, old, k * NODE_WORDS),
+                    (g & 0xffff_ffff) | (u64::from(block_ref(nb, leaf)) << 32),
+                    (true, old, k * ow),
                 ))
             }
         }
     }
 
-    /// Child group word for slot `s` of the node at `idx` and the child's
-    /// bit in it.
+    /// Child group word for slot `s` of the node of reference `idx` and
+    /// the child's bit in it (an [`R_LEAF`] node has none: 0).
     fn group_word(&self, idx: u32, s: u32) -> Result<(u64, u32), LpmError> {
+        if idx & R_LEAF != 0 {
+            return Ok((0, s & 31));
+        }
         let at = idx
             .checked_add(W_GRP + ((s >> 5) & 7))
             .ok_or(LpmError::Corrupt)?;
@@ -1606,13 +1669,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         cur.rbase = rb;
         let mut d = dt;
         while d > top {
-            let b = self.take(tk, true, NODE_WORDS)?;
-            self.write_node(b, &cur)?;
+            // The bottom node has no children: a leaf block of its own.
+            let leaf = !cur.has_children();
+            let b = self.take(tk, true, ref_words(block_ref(0, leaf)))?;
+            self.write_node(b, &cur, leaf)?;
             d -= STRIDE;
             let s = prefix.chunk(d);
             let mut up = Node::EMPTY;
             if let Some(g) = up.grp.get_mut((s >> 5) as usize) {
-                *g = (1u64 << (s & 31)) | ((b as u64) << 32);
+                *g = (1u64 << (s & 31)) | (u64::from(block_ref(b, leaf)) << 32);
             }
             cur = up;
         }
@@ -1620,33 +1685,62 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let (at, word, old) = match w.last() {
             None => {
                 let b = self.take(tk, true, NODE_WORDS)?;
-                self.write_node(b, &cur)?;
+                self.write_node(b, &cur, false)?;
                 (w.slot, slot_word(w.fib, b), (true, 0, 0))
+            }
+            Some(a) if a.idx & R_LEAF != 0 => {
+                // `a` is stored without children: it becomes a full node
+                // with `cur` as its only child, in place of the old `a`
+                // in its parent's block.
+                let s = prefix.chunk(top - STRIDE);
+                let leaf = !cur.has_children();
+                let b = self.take(tk, true, ref_words(block_ref(0, leaf)))?;
+                self.write_node(b, &cur, leaf)?;
+                let mut na = a.node;
+                if let Some(g) = na.grp.get_mut((s >> 5) as usize) {
+                    *g = (1u64 << (s & 31)) | (u64::from(block_ref(b, leaf)) << 32);
+                }
+                self.prepare_replace(w, a, &na, tk)?
             }
             Some(a) => {
                 let s = prefix.chunk(top - STRIDE);
                 let (g, bit) = a.node.group(s);
                 let k = (g as u32).count_ones();
                 let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
-                let oldb = (g >> 32) as u32;
-                let nb = self.take(tk, true, (k + 1) * NODE_WORDS)?;
-                let off = pos.min(k) * NODE_WORDS;
-                if !(self.nodes.copy(oldb, nb, off)
-                    && self.nodes.copy(
-                        oldb.wrapping_add(off),
-                        nb + off + NODE_WORDS,
-                        k * NODE_WORDS - off,
-                    ))
-                {
-                    return Err(LpmError::Corrupt);
+                let oref = (g >> 32) as u32;
+                let (oldb, ow) = (oref & !R_LEAF, ref_words(oref));
+                // A new block is a leaf block if `cur` has no children;
+                // an old one stays one unless `cur` has.
+                let leaf = (k == 0 || oref & R_LEAF != 0) && !cur.has_children();
+                let nw = ref_words(block_ref(0, leaf));
+                let nb = self.take(tk, true, (k + 1) * nw)?;
+                let pos = pos.min(k);
+                if k == 0 || nw == ow {
+                    let off = pos * nw;
+                    if !(self.nodes.copy(oldb, nb, off)
+                        && self
+                            .nodes
+                            .copy(oldb.wrapping_add(off), nb + off + nw, k * nw - off))
+                    {
+                        return Err(LpmError::Corrupt);
+                    }
+                } else {
+                    // `cur` has children: the leaf siblings become full.
+                    for j in 0..k {
+                        let sib =
+                            load_node(&self.nodes, child_ref(oref, j).ok_or(LpmError::Corrupt)?)?;
+                        let to = if j < pos { j } else { j + 1 };
+                        self.write_node(nb + to * nw, &sib, false)?;
+                    }
                 }
-                self.write_node(nb + off, &cur)?;
+                self.write_node(nb + pos * nw, &cur, leaf)?;
                 let gw = a
                     .idx
                     .checked_add(W_GRP + (s >> 5))
                     .ok_or(LpmError::Corrupt)?;
-                let word = (g & 0xffff_ffff) | (1u64 << bit) | ((nb as u64) << 32);
-                (gw, word, (true, oldb, k * NODE_WORDS))
+                let word =
+                    (g & 0xffff_ffff) | (1u64 << bit) | (u64::from(block_ref(nb, leaf)) << 32);
+                (gw, word, (true, oldb, k * ow))
             }
         };
         if !self.nodes.publish(at, word) {
@@ -1697,15 +1791,14 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 let (g, bit) = self.group_word(parent, s)?;
                 let k = (g as u32).count_ones();
                 let pos = ((g as u32) & ((1u32 << bit) - 1)).count_ones();
-                let oldb = (g >> 32) as u32;
+                let oref = (g >> 32) as u32;
+                let (oldb, nw) = (oref & !R_LEAF, ref_words(oref));
                 let nb = if k > 1 {
-                    let nb = self.take(tk, true, (k - 1) * NODE_WORDS)?;
-                    let a = pos.min(k - 1) * NODE_WORDS;
-                    let rest = (k - 1) * NODE_WORDS - a;
+                    let nb = self.take(tk, true, (k - 1) * nw)?;
+                    let a = pos.min(k - 1) * nw;
+                    let rest = (k - 1) * nw - a;
                     if !(self.nodes.copy(oldb, nb, a)
-                        && self
-                            .nodes
-                            .copy(oldb.wrapping_add(a + NODE_WORDS), nb + a, rest))
+                        && self.nodes.copy(oldb.wrapping_add(a + nw), nb + a, rest))
                     {
                         return Err(LpmError::Corrupt);
                     }
@@ -1720,9 +1813,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 let word = if rest == 0 {
                     0
                 } else {
-                    rest as u64 | ((nb as u64) << 32)
+                    rest as u64 | (u64::from(nb | (oref & R_LEAF)) << 32)
                 };
-                (gw, word, (true, oldb, k * NODE_WORDS))
+                (gw, word, (true, oldb, k * nw))
             }
         };
         if !self.nodes.publish(at, word) {
@@ -1732,7 +1825,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         // Nodes below the removed one were sole children: own blocks.
         for i in top + 1..w.len {
             if let Some(x) = w.at(i) {
-                self.retire_all(&[(true, x.idx, NODE_WORDS)]);
+                self.retire_all(&[(true, x.idx & !R_LEAF, ref_words(x.idx))]);
             }
         }
         Ok(old_nh)
