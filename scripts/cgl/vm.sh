@@ -73,7 +73,10 @@ chmod +x "$ird/init"
 	> "$ird/lib/modules/autoload"
 (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) > "$log/initrd.gz"
 
-# A directory every guest can write, for barriers between guests.
+# A directory every guest can write, for barriers between guests; empty,
+# or a guest could take an earlier run's barrier files for its peers' and
+# power off before they have reached it.
+rm -rf "$log/shared"
 mkdir -p "$log/shared"
 
 port_base=$((20000 + RANDOM % 20000))
