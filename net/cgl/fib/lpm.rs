@@ -2616,26 +2616,58 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// The Tree Bitmap descent for the accelerator node `p/depth` of
     /// `fib`: the leaf value of the longest route no longer than `depth`
-    /// that covers `p`, and the Tree Bitmap node at depth
-    /// `depth / 8 * 8` on `p`'s path with that depth, if there is one
-    /// (otherwise no route under `p` is longer than `depth`).
-    fn anchor(&self, fib: u32, p: K, depth: u32) -> Result<(u32, Option<(Node, u32)>), LpmError> {
-        let Some(mut idx) = find_root(&self.nodes, self.rd.fib_base, self.rd.fib_mask, fib) else {
+    /// that covers `p`, and the reference of the Tree Bitmap node at
+    /// depth `depth / 8 * 8` on `p`'s path with that depth, if there is
+    /// one (otherwise no route under `p` is longer than `depth`). Reads
+    /// only the bitmap words it tests, not whole nodes: it runs on every
+    /// accelerated update.
+    fn anchor(&self, fib: u32, p: K, depth: u32) -> Result<(u32, Option<(u32, u32)>), LpmError> {
+        let Some(mut nref) = find_root(&self.nodes, self.rd.fib_base, self.rd.fib_mask, fib) else {
             return Ok((0, None));
+        };
+        let word = |at: u32, i: u32| {
+            self.nodes
+                .get(at.checked_add(i).ok_or(LpmError::Corrupt)?)
+                .ok_or(LpmError::Corrupt)
         };
         let tx0 = depth / STRIDE * STRIDE;
         let mut best = 0u32;
         let mut dd = 0u32;
         loop {
-            let node = self.read_node(idx)?;
+            let idx = nref & !R_LEAF;
             let lo = if dd == 0 { 0 } else { dd + 1 };
             let mut l = (dd + STRIDE).min(depth);
             while l >= lo {
-                let at = pos(p.mask(l), l, dd);
-                if node.has(at) {
+                let (found, rank) = match pos(p.mask(l), l, dd) {
+                    Pos::Full(s) => {
+                        let f = word(idx, W_FULL + (s >> 6))?;
+                        let found = (f >> (s & 63)) & 1 != 0;
+                        let mut r = (f & ((1u64 << (s & 63)) - 1)).count_ones();
+                        if found {
+                            r += (word(idx, W_META)? >> 32) as u32 & 0xffff;
+                            for w in 0..s >> 6 {
+                                r += word(idx, W_FULL + w)?.count_ones();
+                            }
+                        }
+                        (found, r)
+                    }
+                    Pos::Int(h) => {
+                        let x = word(idx, W_INT + (h >> 6))?;
+                        let found = (x >> (h & 63)) & 1 != 0;
+                        let mut r = (x & ((1u64 << (h & 63)) - 1)).count_ones();
+                        if found {
+                            for w in 0..h >> 6 {
+                                r += word(idx, W_INT + w)?.count_ones();
+                            }
+                        }
+                        (found, r)
+                    }
+                };
+                if found {
+                    let rbase = word(idx, W_META)? as u32;
                     let nh = self
                         .results
-                        .get(node.rbase.wrapping_add(node.rank(at)))
+                        .get(rbase.wrapping_add(rank))
                         .ok_or(LpmError::Corrupt)?;
                     best = nh.wrapping_add(1);
                     break;
@@ -2646,13 +2678,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 l -= 1;
             }
             if dd >= tx0 {
-                return Ok((best, Some((node, dd))));
+                return Ok((best, Some((nref, dd))));
             }
             let s = p.chunk(dd);
-            if !child_bit(&node, s) {
+            let (g, b) = self.group_word(nref, s)?;
+            if (g >> b) & 1 == 0 {
                 return Ok((best, None));
             }
-            idx = child_index(&node, s)?;
+            let r = ((g as u32) & ((1u32 << b) - 1)).count_ones();
+            nref = child_ref((g >> 32) as u32, r).ok_or(LpmError::Corrupt)?;
             dd += STRIDE;
         }
     }
@@ -2763,9 +2797,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         def: Option<u32>,
     ) -> Result<Option<PNode>, LpmError> {
         let (best, x) = self.anchor(fib, prefix, depth)?;
-        let Some((x, tx)) = x else {
+        let Some((xr, tx)) = x else {
             return Ok(None);
         };
+        let x = self.read_node(xr)?;
         let def = def.unwrap_or(best);
         let mut leaves = [def; 64];
         let mut vec = 0u64;
