@@ -2219,24 +2219,23 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         let ob0 = (old[2] >> 32) as u32;
         let onl = old[1].count_ones();
-        let mut leaves = [0u32; 64];
-        let (mut r, mut cur) = (0u32, 0u32);
-        for (c, y) in (0u32..).zip(leaves.iter_mut()) {
-            if (old[1] >> c) & 1 != 0 {
-                let w = self
-                    .nodes
-                    .get(ob0.wrapping_add(r >> 1))
-                    .ok_or(LpmError::Corrupt)?;
-                cur = (w >> ((r & 1) * 32)) as u32;
-                r += 1;
-            }
-            *y = cur;
+        let mut runs = [0u32; 64];
+        for (r, y) in (0u32..).zip(runs.iter_mut()).take(onl as usize) {
+            let w = self
+                .nodes
+                .get(ob0.wrapping_add(r >> 1))
+                .ok_or(LpmError::Corrupt)?;
+            *y = (w >> ((r & 1) * 32)) as u32;
         }
-        if let Some(y) = leaves.get_mut(prefix.bits(DIR_BITS, PSTRIDE) as usize) {
-            *y = val;
+        let mut new = [0u32; 64];
+        let c = prefix.bits(DIR_BITS, PSTRIDE);
+        let Some((lv, nl)) = set_slot(old[1], &runs, c, val, &mut new) else {
+            return Err(LpmError::Corrupt);
+        };
+        if lv == old[1] && new.get(..nl as usize) == runs.get(..onl as usize) {
+            // The slot already had that value.
+            return Ok(true);
         }
-        let lv = leaf_runs(&leaves, 0);
-        let nl = lv.count_ones();
         if nl < 2 {
             // The region becomes one leaf: the general path drops the node.
             return Ok(false);
@@ -2244,7 +2243,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let size = 1 + nl.div_ceil(2);
         let n = self.alloc_root(size)?;
         self.nodes.set(n, lv);
-        self.put_leaves(n + 1, &leaves, lv);
+        for (i, pair) in (0u32..).zip(new.chunks(2)).take(nl.div_ceil(2) as usize) {
+            let lo = u64::from(pair.first().copied().unwrap_or(0));
+            let hi = if 2 * i + 1 < nl {
+                u64::from(pair.get(1).copied().unwrap_or(0))
+            } else {
+                0
+            };
+            self.nodes.set(n + 1 + i, lo | hi << 32);
+        }
         if !self.publish_entry(d, e, E_NODE | E_LEAF | n) {
             self.nodes.free(n, size);
             return Err(LpmError::Corrupt);
@@ -2863,6 +2870,74 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             self.nodes.set(b0 + (r >> 1), pair);
         }
     }
+}
+
+/// Slot `c` of a node without children, whose leaf bitmap is `lv` and
+/// whose run values are `runs` (one per bit of `lv`), takes the value
+/// `v`: the run holding `c` is split around it and equal neighbours
+/// merge again. Writes the new run values to `out` and returns the new
+/// leaf bitmap and run count; `None` if `runs` is shorter than `lv`
+/// says. Costs the runs, not the 64 slots.
+fn set_slot(lv: u64, runs: &[u32], c: u32, v: u32, out: &mut [u32; 64]) -> Option<(u64, u32)> {
+    let c = c & 63;
+    let r = (lv & (u64::MAX >> (63 - c))).count_ones().checked_sub(1)? as usize;
+    let cur = *runs.get(r)?;
+    let start_c = (lv >> c) & 1 != 0;
+    let start_next = c == 63 || (lv >> (c + 1)) & 1 != 0;
+    let mut n = 0usize;
+    let mut push = |out: &mut [u32; 64], x: u32| -> Option<()> {
+        *out.get_mut(n)? = x;
+        n += 1;
+        Some(())
+    };
+    for &x in runs.get(..r)? {
+        push(out, x)?;
+    }
+    if v == cur {
+        // Nothing changes: copy the rest.
+        for &x in runs.get(r..lv.count_ones() as usize)? {
+            push(out, x)?;
+        }
+        return Some((lv, n as u32));
+    }
+    let mut nlv = lv;
+    if !start_c {
+        // The left part of the run keeps its start and value.
+        push(out, cur)?;
+    }
+    let left = if !start_c {
+        Some(cur)
+    } else {
+        r.checked_sub(1).and_then(|i| runs.get(i).copied())
+    };
+    if left == Some(v) {
+        nlv &= !(1u64 << c);
+    } else {
+        nlv |= 1u64 << c;
+        push(out, v)?;
+    }
+    let mut rest = r + 1;
+    if c < 63 {
+        let right = if start_next { *runs.get(r + 1)? } else { cur };
+        if right == v {
+            // The run after `c` continues `c`'s (only when it starts at
+            // `c + 1`: inside the old run the value is `cur`, not `v`).
+            nlv &= !(1u64 << (c + 1));
+            rest = r + 2;
+        } else {
+            nlv |= 1u64 << (c + 1);
+            if !start_next {
+                push(out, cur)?;
+            }
+        }
+    }
+    for &x in runs.get(rest..lv.count_ones() as usize)? {
+        push(out, x)?;
+    }
+    if nlv.count_ones() as usize != n {
+        return None;
+    }
+    Some((nlv, n as u32))
 }
 
 /// The slots of an accelerator node's `leaves` where a run of equal
