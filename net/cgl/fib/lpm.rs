@@ -2040,13 +2040,14 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if len == DIR_BITS + PSTRIDE && self.update_slot(fib, d, e, rent, prefix)? {
             return Ok(());
         }
-        let (root, rsize) = (rent & E_INDEX, self.root(rent).ok_or(LpmError::Corrupt)?.1);
+        let root = rent & E_INDEX;
+        let (root_w, rsize) = self.root(rent).ok_or(LpmError::Corrupt)?;
         let mut path = [(0u32, [0u64; 3]); MAX_PLEVELS];
         let mut n = 0usize;
         let (mut idx, mut depth) = (root, DIR_BITS);
         loop {
             let w = if n == 0 {
-                self.root(rent).ok_or(LpmError::Corrupt)?.0
+                root_w
             } else {
                 self.pnode(idx).ok_or(LpmError::Corrupt)?
             };
