@@ -14,7 +14,10 @@
 #   --guests N  start N guests, joined pairwise by point-to-point UDP
 #               links on 127.0.0.1 (guest i's k-th NIC, ethK, leads to
 #               the k-th other guest in index order).
-#   --log DIR   keep run files there: guestI/console.log, guestI/status.
+#   --log DIR   keep run files there: guestI/console.log, guestI/status,
+#               guestI/mon (the QEMU monitor's socket, if its path is
+#               short enough: "info lapic", "info registers" of a hung
+#               guest).
 #   --cpu MODEL QEMU's -cpu (default max), e.g. max,popcnt=off to test a
 #               module's refusal of a CPU that lacks a feature.
 #
@@ -112,7 +115,10 @@ for ((i = 0; i < guests; i++)); do
 		exec "${qemu[@]}" -chardev "stdio,id=c0,mux=on,signal=off,logfile=$g/console.log" \
 			-serial chardev:c0 -mon chardev=c0,mode=readline
 	fi
-	timeout -k 5 "$timeout" "${qemu[@]}" -monitor none -serial "file:$g/console.log" \
+	# A Unix socket path has at most 107 bytes: no monitor past that.
+	mon=(-monitor none)
+	[ ${#g} -le 100 ] && mon=(-monitor "unix:$g/mon,server=on,wait=off")
+	timeout -k 5 "$timeout" "${qemu[@]}" "${mon[@]}" -serial "file:$g/console.log" \
 		</dev/null >"$g/qemu.log" 2>&1 &
 	pids+=($!)
 done
