@@ -369,7 +369,8 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // an IPv4 /18 holding only routes up to /24) is stored as one block
 // instead, its leaf bitmap followed by its leaves, so its leaf is found
 // from the root's index with no block index to load, often in the same
-// cache line. An IPv4 /24 takes the direct table and that block: three
+// cache line. A deeper node without children and with at most two leaf
+// runs keeps them in its third word ([`inline_leaves`]): no leaf block. An IPv4 /24 takes the direct table and that block: three
 // dependent loads with the FIB slot, against six for the Tree Bitmap.
 //
 // The Tree Bitmap stays the source of truth (updates, walks, exact gets,
@@ -456,7 +457,15 @@ fn dir_lookup<K: Key, N: ArenaRead<u64>>(nodes: &N, dir: u32, key: K) -> Option<
         }
         let l = nodes.get(n.wrapping_add(1))?;
         let r = (l & m).count_ones().wrapping_sub(1);
-        let lw = nodes.get(((b >> 32) as u32).wrapping_add(r >> 1))?;
+        // No children and at most two runs: the leaves are in `b`, read
+        // again (from L1) rather than branched to, which a lookup could
+        // not predict.
+        let at = if v == 0 && l.count_ones() <= 2 {
+            n.wrapping_add(2)
+        } else {
+            ((b >> 32) as u32).wrapping_add(r >> 1)
+        };
+        let lw = nodes.get(at)?;
         return Some(((lw >> ((r & 1) * 32)) as u32).checked_sub(1));
     }
     None
@@ -1423,7 +1432,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// its children's), at `level` under the direct table.
     fn pnode_words(&self, p: &PNode, level: usize) -> u64 {
         let k = p[0].count_ones();
-        let mut words = u64::from(k * PNODE_WORDS + p[1].count_ones().div_ceil(2));
+        let mut words = u64::from(k * PNODE_WORDS + leaf_block(p).map_or(0, |(_, w)| w));
         if level >= MAX_PLEVELS {
             return words;
         }
@@ -1833,8 +1842,29 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 }
 
 /// An accelerator node as built: child bitmap, leaf bitmap, child block
-/// index (low half) and leaf block index (high half).
+/// index (low half) and leaf block index (high half); or, for a node
+/// with [`inline_leaves`], its one or two leaves in the third word.
 type PNode = [u64; 3];
+
+/// Whether the accelerator node `p` holds its leaves in its third word
+/// (low half first) instead of a leaf block: it has no children and at
+/// most two leaf runs. Deep IPv6 nodes are mostly like this (a /48 under
+/// its /32's value, an IPv4 /25 in its /24), and a lookup that ends in
+/// one reads no leaf block.
+fn inline_leaves(p: &PNode) -> bool {
+    p[0] == 0 && p[1].count_ones() <= 2
+}
+
+/// The leaf block of the accelerator node `p` (index, words), if it has
+/// one.
+fn leaf_block(p: &PNode) -> Option<(u32, u32)> {
+    let nl = p[1].count_ones();
+    if nl == 0 || inline_leaves(p) {
+        None
+    } else {
+        Some(((p[2] >> 32) as u32, nl.div_ceil(2)))
+    }
+}
 
 // ---- Direct-pointing accelerator (write side) ----
 impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
@@ -2218,14 +2248,17 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             // guards against an accelerator out of step with the trie.
             return Ok(false);
         }
-        let ob0 = (old[2] >> 32) as u32;
         let onl = old[1].count_ones();
+        let block = leaf_block(&old);
         let mut runs = [0u32; 64];
         for (r, y) in (0u32..).zip(runs.iter_mut()).take(onl as usize) {
-            let w = self
-                .nodes
-                .get(ob0.wrapping_add(r >> 1))
-                .ok_or(LpmError::Corrupt)?;
+            let w = match block {
+                Some((b0, _)) => self
+                    .nodes
+                    .get(b0.wrapping_add(r >> 1))
+                    .ok_or(LpmError::Corrupt)?,
+                None => old[2],
+            };
             *y = (w >> ((r & 1) * 32)) as u32;
         }
         let mut new = [0u32; 64];
@@ -2259,8 +2292,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         let root = rent & E_INDEX;
         self.nodes.retire(root, osize);
-        if rent & E_LEAF == 0 && onl != 0 {
-            self.nodes.retire(ob0, onl.div_ceil(2));
+        if rent & E_LEAF == 0 {
+            if let Some((b0, w)) = block {
+                self.nodes.retire(b0, w);
+            }
         }
         Ok(true)
     }
@@ -2368,9 +2403,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if k != 0 {
             self.nodes.retire(ob1, k * PNODE_WORDS);
         }
-        let nl = old[1].count_ones();
-        if nl != 0 {
-            self.nodes.retire((old[2] >> 32) as u32, nl.div_ceil(2));
+        if let Some((b0, w)) = leaf_block(old) {
+            self.nodes.retire(b0, w);
         }
     }
 
@@ -2446,8 +2480,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return Some((self.pnode(n)?, PNODE_WORDS));
         }
         let lv = self.nodes.get(n)?;
-        let b0 = u64::from(n.checked_add(1)?);
-        Some(([0, lv, b0 << 32], 1 + lv.count_ones().div_ceil(2)))
+        let b0 = n.checked_add(1)?;
+        let size = 1 + lv.count_ones().div_ceil(2);
+        if inline_leaves(&[0, lv, 0]) {
+            return Some(([0, lv, self.nodes.get(b0)?], size));
+        }
+        Some(([0, lv, u64::from(b0) << 32], size))
     }
 
     /// A block of `size` words for a region root, whose index must fit a
@@ -2489,10 +2527,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return Ok(E_NODE | n);
         }
         self.nodes.set(n, p[1]);
-        if nl != 0 {
-            let b0 = (p[2] >> 32) as u32;
-            self.nodes.copy(b0, n + 1, nl.div_ceil(2));
-            self.nodes.free(b0, nl.div_ceil(2));
+        match leaf_block(p) {
+            Some((b0, w)) => {
+                self.nodes.copy(b0, n + 1, w);
+                self.nodes.free(b0, w);
+            }
+            None if nl != 0 => {
+                self.nodes.set(n + 1, p[2]);
+            }
+            None => {}
         }
         Ok(E_NODE | E_LEAF | n)
     }
@@ -2523,14 +2566,14 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// levels for IPv6, with a small frame).
     fn release_pnode(&mut self, p: &PNode, retire: bool) {
         let k = p[0].count_ones();
-        let nl = p[1].count_ones();
-        let (b1, b0) = (p[2] as u32, (p[2] >> 32) as u32);
+        let b1 = p[2] as u32;
         for i in 0..k {
             if let Some(c) = self.pnode(b1.wrapping_add(i * PNODE_WORDS)) {
                 self.release_pnode(&c, retire);
             }
         }
-        for (base, n) in [(b1, k * PNODE_WORDS), (b0, nl.div_ceil(2))] {
+        let (b0, nw) = leaf_block(p).unwrap_or((0, 0));
+        for (base, n) in [(b1, k * PNODE_WORDS), (b0, nw)] {
             if n == 0 {
             } else if retire {
                 self.nodes.retire(base, n);
@@ -2616,9 +2659,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if k != 0 {
             self.nodes.free(b1, k * PNODE_WORDS);
         }
-        let nl = p[1].count_ones();
-        if nl != 0 {
-            self.nodes.free((p[2] >> 32) as u32, nl.div_ceil(2));
+        if let Some((b0, w)) = leaf_block(p) {
+            self.nodes.free(b0, w);
         }
     }
 
@@ -2819,6 +2861,19 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let lv = leaf_runs(&leaves, vec);
         let nl = lv.count_ones();
         let k = vec.count_ones();
+        if inline_leaves(&[vec, lv, 0]) {
+            let mut w = 0u64;
+            let mut runs = lv;
+            let mut r = 0u32;
+            while runs != 0 {
+                let c = runs.trailing_zeros();
+                runs &= runs - 1;
+                let v = leaves.get(c as usize).copied().unwrap_or(0);
+                w |= u64::from(v) << (r * 32);
+                r += 1;
+            }
+            return Ok(Some([0, lv, w]));
+        }
         let b0 = if nl != 0 {
             self.nodes
                 .try_alloc(nl.div_ceil(2))
