@@ -377,8 +377,10 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // `lookup_route`); accelerator nodes are painted from its bitmaps. An
 // update of a prefix longer than `DIR_BITS` rebuilds, at once, only the
 // deepest accelerator node whose slots the prefix reaches (reusing that
-// node's other children) and copies the path above it, published with one
-// store of the direct entry. A shorter prefix marks the entries it covers
+// node's other children) and copies its parent's child block, published
+// with one store of the parent's block word (the parent's child bitmap
+// does not change), or of the direct entry for a region root. A shorter
+// prefix marks the entries it covers
 // dirty (readers then fall back to the Tree Bitmap for those addresses)
 // and [`Lpm::flush`] rebuilds dirty entries, each published with one
 // store. Whatever fails is left dirty: lookups stay right, only slower.
@@ -2054,8 +2056,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// direct entry `e` (table at `d`) holds `rent`, a region root
     /// ([`E_NODE`]): rebuilds only the deepest node on the prefix's path whose
     /// slots it affects (reusing that node's other children as they are)
-    /// and copies the path above it, then publishes the new region root
-    /// with one store. Everything is allocated before the publish; on an
+    /// and publishes it with one store: a new child block for its parent,
+    /// or a new region root. Everything is allocated before the publish; on an
     /// error nothing was published and nothing is leaked (the caller then
     /// marks the entry dirty).
     fn update_path(
@@ -2098,122 +2100,103 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 .ok_or(LpmError::Corrupt)?;
             depth += PSTRIDE;
         }
-        // The copies of the ancestors' child blocks and of the root block,
-        // allocated first so that nothing can fail after the rebuild.
+        // The node rebuilt is the deepest one the prefix reaches or, if it
+        // empties, its parent (and so on up). The parent's child bitmap
+        // stays as it was, so the new node is published with one store
+        // of the parent's block word: a copy of its child block with the
+        // new node in its slot. Readers that loaded the bitmap before or
+        // after that store index either block consistently, and nothing
+        // above the parent is copied. A rebuilt region root is published
+        // by its direct entry. The block is allocated before the rebuild,
+        // so that nothing can fail after it.
         let mut lvl = n - 1;
-        let mut copies = [0u32; MAX_PLEVELS];
-        let give_back = |me: &mut Self, copies: &[u32], upto: usize| {
-            for (i, &b) in copies.iter().enumerate().take(upto) {
-                let size = match i.checked_sub(1) {
-                    None => PNODE_WORDS,
-                    Some(up) => path.get(up).map_or(0, |p| p.1[0].count_ones()) * PNODE_WORDS,
-                };
-                if size != 0 {
-                    me.nodes.free(b, size);
+        let (new, reused, lvl, blk, size) = loop {
+            let size = match lvl.checked_sub(1) {
+                None => PNODE_WORDS,
+                Some(up) => path.get(up).map_or(0, |p| p.1[0].count_ones()) * PNODE_WORDS,
+            };
+            let blk = match self.nodes.try_alloc(size) {
+                // A root block's index must fit a direct entry.
+                Ok(b) if lvl == 0 && b >= E_INDEX => {
+                    self.nodes.free(b, size);
+                    return Err(LpmError::NoMemory);
                 }
-            }
-        };
-        // copies[0]: the new root block; copies[i] (i >= 1): the new child
-        // block of level i - 1, holding level i.
-        let (new, lvl) = loop {
-            for i in 0..=lvl {
-                let size = if i == 0 {
-                    PNODE_WORDS
-                } else {
-                    path.get(i - 1).map_or(0, |p| p.1[0].count_ones()) * PNODE_WORDS
-                };
-                match self.nodes.try_alloc(size) {
-                    // A root block's index must fit a direct entry.
-                    Ok(b) if i == 0 && b >= E_INDEX => {
-                        self.nodes.free(b, size);
-                        give_back(self, &copies, i);
-                        return Err(LpmError::NoMemory);
-                    }
-                    Ok(b) => *copies.get_mut(i).ok_or(LpmError::Corrupt)? = b,
-                    Err(_) => {
-                        give_back(self, &copies, i);
-                        return Err(LpmError::NoMemory);
-                    }
-                }
-            }
+                Ok(b) => b,
+                Err(_) => return Err(LpmError::NoMemory),
+            };
             let dt = DIR_BITS + lvl as u32 * PSTRIDE;
             let pt = prefix.mask(dt);
             let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
-            let r = self.rebuild_pnode(fib, pt, dt, &old, prefix, len);
-            match r {
-                Ok((Some(w), reused)) => break ((Some(w), reused), lvl),
-                Ok((None, _)) if lvl == 0 => break ((None, 0), 0),
+            match self.rebuild_pnode(fib, pt, dt, &old, prefix, len) {
+                Ok((Some(w), reused)) => break (Some(w), reused, lvl, blk, size),
+                Ok((None, _)) if lvl == 0 => break (None, 0, 0, blk, size),
                 Ok((None, _)) => {
                     // The node emptied: rebuild its parent instead.
-                    give_back(self, &copies, lvl + 1);
+                    self.nodes.free(blk, size);
                     lvl -= 1;
                 }
                 Err(err) => {
-                    give_back(self, &copies, lvl + 1);
+                    self.nodes.free(blk, size);
                     return Err(err);
                 }
             }
         };
-        let (new, reused) = new;
-        // Copy the path upwards, each level into its new block.
-        let mut cur = new;
-        let mut l = lvl;
-        while l > 0 {
-            let (_, pw) = *path.get(l - 1).ok_or(LpmError::Corrupt)?;
-            let dpar = DIR_BITS + (l as u32 - 1) * PSTRIDE;
-            let c = prefix.bits(dpar, PSTRIDE);
+        let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
+        if let Some(up) = lvl.checked_sub(1) {
+            let (pidx, pw) = *path.get(up).ok_or(LpmError::Corrupt)?;
+            let c = prefix.bits(DIR_BITS + up as u32 * PSTRIDE, PSTRIDE);
             let k = pw[0].count_ones();
             // The path went through slot `c`: its bit is set.
             let r = (pw[0] & (u64::MAX >> (63 - c)))
                 .count_ones()
                 .checked_sub(1)
-                .filter(|&r| r < k)
-                .ok_or(LpmError::Corrupt)?;
-            let nb = copies.get(l).copied().ok_or(LpmError::Corrupt)?;
-            let words = cur.ok_or(LpmError::Corrupt)?;
-            self.nodes.copy(pw[2] as u32, nb, k * PNODE_WORDS);
+                .filter(|&r| r < k);
+            let (Some(r), Some(words)) = (r, new) else {
+                if let Some(w) = new {
+                    self.release_pnode(&w, false);
+                }
+                self.nodes.free(blk, size);
+                return Err(LpmError::Corrupt);
+            };
+            self.nodes.copy(pw[2] as u32, blk, size);
             for (j, x) in (0u32..).zip(words) {
-                self.nodes.set(nb + r * PNODE_WORDS + j, x);
+                self.nodes.set(blk + r * PNODE_WORDS + j, x);
             }
-            cur = Some([pw[0], pw[1], u64::from(nb) | (pw[2] & !0xffff_ffff)]);
-            l -= 1;
+            let nw = u64::from(blk) | (pw[2] & !0xffff_ffff);
+            if !self.nodes.publish(pidx.wrapping_add(2), nw) {
+                return Err(LpmError::Corrupt);
+            }
+            // Retire what the new block replaced (after the publish: a
+            // reader that starts before it may read all of it).
+            self.retire_unused(&old, reused);
+            self.nodes.retire(pw[2] as u32, size);
+            return Ok(());
         }
-        let b = copies.first().copied().ok_or(LpmError::Corrupt)?;
-        let ent = match cur {
-            // A root without children (only when `lvl` is 0: the copies
-            // above keep the path's child) takes a block of its own size.
+        let ent = match new {
+            // A root without children takes a block of its own size.
             Some(w) if w[0] == 0 => {
-                self.nodes.free(b, PNODE_WORDS);
+                self.nodes.free(blk, size);
                 self.store_root(&w)?
             }
             Some(w) => {
                 for (j, x) in (0u32..).zip(w) {
-                    self.nodes.set(b + j, x);
+                    self.nodes.set(blk + j, x);
                 }
-                E_NODE | b
+                E_NODE | blk
             }
             None => {
-                self.nodes.free(b, PNODE_WORDS);
+                self.nodes.free(blk, size);
                 self.anchor(fib, prefix.mask(DIR_BITS), DIR_BITS)?.0
             }
         };
         if !self.publish_entry(d, e, ent) {
             return Err(LpmError::Corrupt);
         }
-        // Retire what the new path replaced (after the publish: a reader
-        // that starts before it may read all of it).
-        if rent & E_LEAF != 0 {
-            // No children, so `lvl` is 0 and the block is all there is.
-            self.nodes.retire(root, rsize);
-            return Ok(());
+        if rent & E_LEAF == 0 {
+            self.retire_unused(&old, reused);
         }
-        let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
-        self.retire_unused(&old, reused);
+        // An E_LEAF root has no children: its block is all there is.
         self.nodes.retire(root, rsize);
-        for (_, pw) in path.iter().take(lvl) {
-            self.nodes
-                .retire(pw[2] as u32, pw[0].count_ones() * PNODE_WORDS);
-        }
         Ok(())
     }
 
