@@ -2668,47 +2668,61 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let mut dd = 0u32;
         loop {
             let idx = nref & !R_LEAF;
-            let lo = if dd == 0 { 0 } else { dd + 1 };
-            let mut l = (dd + STRIDE).min(depth);
-            while l >= lo {
-                let (found, rank) = match pos(p.mask(l), l, dd) {
-                    Pos::Full(s) => {
-                        let f = word(idx, W_FULL + (s >> 6))?;
-                        let found = (f >> (s & 63)) & 1 != 0;
-                        let mut r = (f & ((1u64 << (s & 63)) - 1)).count_ones();
-                        if found {
-                            r += (word(idx, W_META)? >> 32) as u32 & 0xffff;
-                            for w in 0..s >> 6 {
-                                r += word(idx, W_FULL + w)?.count_ones();
-                            }
-                        }
-                        (found, r)
+            // The longest route of this node no longer than `depth` that
+            // covers `p`, found as a lookup does (the full bitmap, then
+            // relative lengths 7, 6 and 0..=5 at once), not length by
+            // length: a node's relative lengths up to `j` only.
+            let j = depth.saturating_sub(dd).min(STRIDE);
+            let s = p.chunk(dd);
+            let mut hit = None;
+            if j == STRIDE {
+                let f = word(idx, W_FULL + (s >> 6))?;
+                if (f >> (s & 63)) & 1 != 0 {
+                    let mut r = (f & ((1u64 << (s & 63)) - 1)).count_ones();
+                    r += (word(idx, W_META)? >> 32) as u32 & 0xffff;
+                    for w in 0..s >> 6 {
+                        r += word(idx, W_FULL + w)?.count_ones();
                     }
-                    Pos::Int(h) => {
-                        let x = word(idx, W_INT + (h >> 6))?;
-                        let found = (x >> (h & 63)) & 1 != 0;
-                        let mut r = (x & ((1u64 << (h & 63)) - 1)).count_ones();
-                        if found {
-                            for w in 0..h >> 6 {
-                                r += word(idx, W_INT + w)?.count_ones();
-                            }
-                        }
-                        (found, r)
+                    hit = Some(r);
+                }
+            }
+            if hit.is_none() {
+                let h7 = 128 | (s >> 1);
+                let h6 = 64 | (s >> 2);
+                let h = if j >= 7 && (word(idx, W_INT + (h7 >> 6))? >> (h7 & 63)) & 1 != 0 {
+                    h7
+                } else if j >= 6 && (word(idx, W_INT + 1)? >> (h6 & 63)) & 1 != 0 {
+                    h6
+                } else {
+                    // Heap indexes below 2^(k + 1) have lengths up to k.
+                    let lens = match j {
+                        0..=4 => (1u64 << (1u32 << (j + 1))) - 1,
+                        _ => u64::MAX,
+                    };
+                    let anc = ANC0.get((s >> 3) as usize).copied().unwrap_or(0);
+                    let m = word(idx, W_INT)? & anc & lens;
+                    if m != 0 {
+                        63 - m.leading_zeros()
+                    } else {
+                        0
                     }
                 };
-                if found {
-                    let rbase = word(idx, W_META)? as u32;
-                    let nh = self
-                        .results
-                        .get(rbase.wrapping_add(rank))
-                        .ok_or(LpmError::Corrupt)?;
-                    best = nh.wrapping_add(1);
-                    break;
+                if h != 0 {
+                    let x = word(idx, W_INT + (h >> 6))?;
+                    let mut r = (x & ((1u64 << (h & 63)) - 1)).count_ones();
+                    for w in 0..h >> 6 {
+                        r += word(idx, W_INT + w)?.count_ones();
+                    }
+                    hit = Some(r);
                 }
-                if l == 0 {
-                    break;
-                }
-                l -= 1;
+            }
+            if let Some(rank) = hit {
+                let rbase = word(idx, W_META)? as u32;
+                let nh = self
+                    .results
+                    .get(rbase.wrapping_add(rank))
+                    .ok_or(LpmError::Corrupt)?;
+                best = nh.wrapping_add(1);
             }
             if dd >= tx0 {
                 return Ok((best, Some((nref, dd))));

@@ -805,6 +805,52 @@ fn nested_all_lengths_v4() {
     assert_eq!(t.nodes().live(), fib_table_words());
 }
 
+/// An accelerator node rebuilt after an update takes its default from
+/// the longest route no longer than its depth. A route one bit longer
+/// (here a /31 at the IPv4 node of depth 30, a /55 at the IPv6 node of
+/// depth 54) covers only half of the node's slots and must not become
+/// the default of the others.
+#[test]
+fn accel_rebuilt_node_default() {
+    let mut t = new::<u32>();
+    t.set_accel_threshold(1);
+    let net = 0x0a00_0000u32;
+    t.insert(1, net, 24, 1).unwrap();
+    t.insert(1, net, 32, 3).unwrap();
+    t.flush(1).unwrap();
+    t.insert(1, net, 31, 2).unwrap();
+    t.flush(1).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    for (a, want) in [
+        (net, 3),
+        (net + 1, 2),
+        (net + 2, 1),
+        (net + 3, 1),
+        (net + 255, 1),
+    ] {
+        assert_eq!(t.lookup(1, a), Some(want), "{a:#x}");
+    }
+
+    let mut t = new::<u128>();
+    t.set_accel_threshold(1);
+    let net = 0x2001_0db8_0001_0000u128 << 64;
+    t.insert(1, net, 48, 1).unwrap();
+    t.insert(1, net, 64, 3).unwrap();
+    t.flush(1).unwrap();
+    t.insert(1, net, 55, 2).unwrap();
+    t.flush(1).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    let bit = |b: u32| 1u128 << (127 - b);
+    for (a, want) in [
+        (net, 3),
+        (net | bit(63), 2),
+        (net | bit(54), 1),
+        (net | bit(48) | bit(54), 1),
+    ] {
+        assert_eq!(t.lookup(1, a), Some(want), "{a:#x}");
+    }
+}
+
 /// The RouteViews tables against `prefix-trie`, with deletes and replaces.
 #[test]
 fn real_tables() {
