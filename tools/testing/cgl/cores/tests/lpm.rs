@@ -812,42 +812,41 @@ fn nested_all_lengths_v4() {
 /// the default of the others.
 #[test]
 fn accel_rebuilt_node_default() {
-    let mut t = new::<u32>();
-    t.set_accel_threshold(1);
-    let net = 0x0a00_0000u32;
-    t.insert(1, net, 24, 1).unwrap();
-    t.insert(1, net, 32, 3).unwrap();
-    t.flush(1).unwrap();
-    t.insert(1, net, 31, 2).unwrap();
-    t.flush(1).unwrap();
-    assert_eq!(t.accel_state(1), Some(0));
-    for (a, want) in [
+    let net = 0x0a00_0000u128;
+    let probes = [
         (net, 3),
         (net + 1, 2),
         (net + 2, 1),
         (net + 3, 1),
         (net + 255, 1),
-    ] {
-        assert_eq!(t.lookup(1, a), Some(want), "{a:#x}");
-    }
-
-    let mut t = new::<u128>();
-    t.set_accel_threshold(1);
+    ];
+    rebuilt_default::<u32>(net, [24, 32, 31], &probes);
     let net = 0x2001_0db8_0001_0000u128 << 64;
-    t.insert(1, net, 48, 1).unwrap();
-    t.insert(1, net, 64, 3).unwrap();
-    t.flush(1).unwrap();
-    t.insert(1, net, 55, 2).unwrap();
-    t.flush(1).unwrap();
-    assert_eq!(t.accel_state(1), Some(0));
     let bit = |b: u32| 1u128 << (127 - b);
-    for (a, want) in [
+    let probes = [
         (net, 3),
         (net | bit(63), 2),
         (net | bit(54), 1),
         (net | bit(48) | bit(54), 1),
-    ] {
-        assert_eq!(t.lookup(1, a), Some(want), "{a:#x}");
+    ];
+    rebuilt_default::<u128>(net, [48, 64, 55], &probes);
+}
+
+/// Inserts `net/lens[0]` (nexthop 1) and `net/lens[1]` (3), builds the
+/// accelerator, inserts `net/lens[2]` (2), then checks each probe's
+/// nexthop with no dirty entry left.
+fn rebuilt_default<K: TKey>(net: u128, lens: [u8; 3], probes: &[(u128, u32)]) {
+    let mut t = new::<K>();
+    t.set_accel_threshold(1);
+    let p = K::from_u128(net);
+    t.insert(1, p, lens[0], 1).unwrap();
+    t.insert(1, p, lens[1], 3).unwrap();
+    t.flush(1).unwrap();
+    t.insert(1, p, lens[2], 2).unwrap();
+    t.flush(1).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    for &(a, want) in probes {
+        assert_eq!(t.lookup(1, K::from_u128(a)), Some(want), "{a:#x}");
     }
 }
 
