@@ -370,7 +370,8 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // instead, its leaf bitmap followed by its leaves, so its leaf is found
 // from the root's index with no block index to load, often in the same
 // cache line. A deeper node without children and with at most two leaf
-// runs keeps them in its third word ([`inline_leaves`]): no leaf block. An IPv4 /24 takes the direct table and that block: three
+// runs keeps them in its third word ([`inline_leaves`]): no leaf block.
+// An IPv4 /24 takes the direct table and that block: three
 // dependent loads with the FIB slot, against six for the Tree Bitmap.
 //
 // The Tree Bitmap stays the source of truth (updates, walks, exact gets,
@@ -379,8 +380,11 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // deepest accelerator node whose slots the prefix reaches (reusing that
 // node's other children) and copies its parent's child block, published
 // with one store of the parent's block word (the parent's child bitmap
-// does not change), or of the direct entry for a region root. A shorter
-// prefix marks the entries it covers
+// does not change), or of the direct entry for a region root. A prefix
+// of `DIR_BITS + PSTRIDE` bits or fewer that spans slots of a region root
+// without children changes only the spanned leaves that no longer route
+// covers, to one value ([`Lpm::update_slots`]), in each entry it covers.
+// Other entries that a prefix of at most `DIR_BITS` bits covers are marked
 // dirty (readers then fall back to the Tree Bitmap for those addresses)
 // and [`Lpm::flush`] rebuilds dirty entries, each published with one
 // store. Whatever fails is left dirty: lookups stay right, only slower.
@@ -2043,13 +2047,49 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
         }
         let n = 1u32 << DIR_BITS.saturating_sub(len as u32);
+        let mut dirty = false;
         for e in e0..e0.saturating_add(n) {
+            // A shorter prefix changes each entry's longest route of at
+            // most DIR_BITS bits: in place where the entry is a leaf or a
+            // root without children, else rebuilt on the next flush.
+            if u32::from(len) <= DIR_BITS && self.update_entry(fib, d, e, prefix).unwrap_or(false) {
+                continue;
+            }
             if self.mark_entry(d, e).is_none() {
                 self.drop_accel(at);
                 return;
             }
+            dirty = true;
         }
-        self.nodes.publish(aa, acc | ACC_DIRTY);
+        if dirty {
+            self.nodes.publish(aa, acc | ACC_DIRTY);
+        }
+    }
+
+    /// After a change of a route of at most `DIR_BITS` bits that covers
+    /// direct entry `e` (table at `d`) of `fib` (`key` is any address
+    /// with the first bits of the route): gives the entry's addresses
+    /// that no longer route covers their new longest route, in place.
+    /// A leaf entry takes it; a region root without children gets its
+    /// uncovered slots changed as [`Lpm::update_slots`] does. Returns
+    /// `false`, having changed nothing, if the entry must be rebuilt
+    /// (dirty, a root with children, or a root whose leaves would all be
+    /// equal).
+    fn update_entry(&mut self, fib: u32, d: u32, e: u32, key: K) -> Result<bool, LpmError> {
+        let ent = self
+            .nodes
+            .get(d.wrapping_add(e >> 1))
+            .map(|w| (w >> ((e & 1) * 32)) as u32)
+            .ok_or(LpmError::Corrupt)?;
+        let ep = key.with_bits(0, DIR_BITS, e);
+        if ent == E_DIRTY {
+            return Ok(false);
+        }
+        if ent & E_NODE != 0 {
+            return self.update_slots(fib, d, e, ent, ep, DIR_BITS);
+        }
+        let v = self.anchor(fib, ep, DIR_BITS)?.0;
+        Ok(v == ent || self.publish_entry(d, e, v))
     }
 
     /// After a change of `prefix/len` (`len > DIR_BITS`) in `fib`, whose
@@ -2069,7 +2109,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         prefix: K,
         len: u32,
     ) -> Result<(), LpmError> {
-        if len == DIR_BITS + PSTRIDE && self.update_slot(fib, d, e, rent, prefix)? {
+        if len <= DIR_BITS + PSTRIDE && self.update_slots(fib, d, e, rent, prefix, len)? {
             return Ok(());
         }
         let root = rent & E_INDEX;
@@ -2200,36 +2240,36 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         Ok(())
     }
 
-    /// [`Lpm::update_path`]'s common case (an IPv4 /24 in a region without
-    /// longer routes): `prefix` fills exactly one slot of the region root
-    /// of entry `rent`, which has no children and keeps none, and the new
-    /// root is one block ([`E_LEAF`]). Only that slot's leaf
-    /// changes, to the longest remaining route of at most
-    /// `DIR_BITS + PSTRIDE` bits that covers it, so the root's other
-    /// leaves are copied instead of painted again from the Tree Bitmap.
-    /// Returns `false`, having changed nothing, when the case does not
-    /// apply (the root has children, the slot needs one, or every leaf
-    /// would be equal); on an error nothing was published and nothing is
-    /// leaked.
-    fn update_slot(
+    /// [`Lpm::update_path`]'s common case: `prefix/len` (`DIR_BITS <= len
+    /// <= DIR_BITS + PSTRIDE`, an IPv4 /18../24) spans slots of the region
+    /// root of entry `rent`, which has no children and keeps none, and
+    /// the new root is one block ([`E_LEAF`]). Only the spanned slots that
+    /// no longer route of at most `DIR_BITS + PSTRIDE` bits covers change,
+    /// all to the same leaf: the longest remaining route of at most `len`
+    /// bits that covers the prefix. The root's other leaves are copied
+    /// instead of painted again from the Tree Bitmap. Returns `false`,
+    /// having changed nothing, when the case does not apply (the root has
+    /// children, or every leaf would be equal); on an error nothing was
+    /// published and nothing is leaked.
+    fn update_slots(
         &mut self,
         fib: u32,
         d: u32,
         e: u32,
         rent: u32,
         prefix: K,
+        len: u32,
     ) -> Result<bool, LpmError> {
         let (old, osize) = self.root(rent).ok_or(LpmError::Corrupt)?;
         if old[0] != 0 {
             return Ok(false);
         }
-        let (val, below) = self.anchor(fib, prefix, DIR_BITS + PSTRIDE)?;
-        if below.is_some() {
-            // A Tree Bitmap node under the slot: it would need a child.
-            // A root without children means the region has no route that
-            // long and a route of `len` bits cannot add one, so this only
-            // guards against an accelerator out of step with the trie.
-            return Ok(false);
+        let (val, tbn) = self.anchor(fib, prefix, len)?;
+        let span = 1u32 << (DIR_BITS + PSTRIDE - len);
+        let c0 = prefix.bits(DIR_BITS, PSTRIDE) & !(span - 1);
+        let mut set = (u64::MAX >> (64 - span)) << c0;
+        if let Some((nref, dd)) = tbn.filter(|_| len < DIR_BITS + PSTRIDE) {
+            set &= !self.covered_slots(nref, dd, prefix, len)?;
         }
         let onl = old[1].count_ones();
         let block = leaf_block(&old);
@@ -2245,12 +2285,35 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             *y = (w >> ((r & 1) * 32)) as u32;
         }
         let mut new = [0u32; 64];
-        let c = prefix.bits(DIR_BITS, PSTRIDE);
-        let Some((lv, nl)) = set_slot(old[1], &runs, c, val, &mut new) else {
-            return Err(LpmError::Corrupt);
+        let (lv, nl) = if set.count_ones() == 1 {
+            // One slot (a /24): split its run, costing the runs only.
+            set_slot(old[1], &runs, set.trailing_zeros(), val, &mut new).ok_or(LpmError::Corrupt)?
+        } else {
+            let mut leaves = [0u32; 64];
+            let mut r = 0usize;
+            let mut cur = 0u32;
+            for (c, y) in (0u32..).zip(leaves.iter_mut()) {
+                if (old[1] >> c) & 1 != 0 {
+                    cur = runs.get(r).copied().ok_or(LpmError::Corrupt)?;
+                    r += 1;
+                }
+                *y = if (set >> c) & 1 != 0 { val } else { cur };
+            }
+            let lv = leaf_runs(&leaves, 0);
+            let mut k = 0u32;
+            let mut rest = lv;
+            while rest != 0 {
+                let c = rest.trailing_zeros();
+                rest &= rest - 1;
+                if let (Some(y), Some(&v)) = (new.get_mut(k as usize), leaves.get(c as usize)) {
+                    *y = v;
+                }
+                k += 1;
+            }
+            (lv, k)
         };
         if lv == old[1] && new.get(..nl as usize) == runs.get(..onl as usize) {
-            // The slot already had that value.
+            // The slots already had that value.
             return Ok(true);
         }
         if nl < 2 {
@@ -2281,6 +2344,39 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
         }
         Ok(true)
+    }
+
+    /// The slots of the region root on `prefix`'s path that a route
+    /// longer than `len` and at most `DIR_BITS + PSTRIDE` bits covers,
+    /// from the Tree Bitmap node `nref` at depth `dd` that holds those
+    /// lengths (`dd < len`, `DIR_BITS + PSTRIDE == dd + STRIDE`).
+    fn covered_slots(&self, nref: u32, dd: u32, prefix: K, len: u32) -> Result<u64, LpmError> {
+        let idx = nref & !R_LEAF;
+        let word = |i: u32| self.nodes.get(idx.wrapping_add(i)).ok_or(LpmError::Corrupt);
+        let pb = prefix.chunk(dd);
+        // The node's slots (bytes) map to the root's by their low bits:
+        // the bits above them are fixed by the direct entry.
+        let low = (1u32 << PSTRIDE) - 1;
+        // Routes of the full length: one bit per slot.
+        let n = 1u32 << (dd + STRIDE - len);
+        let f = word(W_FULL + (pb >> 6))? >> (pb & 63);
+        let mut cov = (f & (u64::MAX >> (64 - n))) << (pb & low);
+        // Internal lengths `len + 1 ..`: a window of 2^(l - len) heap
+        // bits, aligned, each covering 2^(8 - j) slots.
+        for l in len + 1..dd + STRIDE {
+            let j = l - dd;
+            let h = (1u32 << j) | (pb >> (STRIDE - j));
+            let cnt = 1u32 << (l - len);
+            let mut w = (word(W_INT + (h >> 6))? >> (h & 63)) & (u64::MAX >> (64 - cnt));
+            let width = 1u32 << (STRIDE - j);
+            let ones = u64::MAX >> (64 - width);
+            while w != 0 {
+                let i = w.trailing_zeros();
+                w &= w - 1;
+                cov |= ones << ((pb & low) + i * width);
+            }
+        }
+        Ok(cov)
     }
 
     /// Rebuilds the accelerator node `old` for `prefix/depth` after a change of `changed/len`: new leaves and child

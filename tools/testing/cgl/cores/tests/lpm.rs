@@ -850,6 +850,98 @@ fn rebuilt_default<K: TKey>(net: u128, lens: [u8; 3], probes: &[(u128, u32)]) {
     }
 }
 
+/// Routes of 18 bits or fewer change the direct entries they cover in
+/// place when those are leaves or roots without children (no dirty entry
+/// until a flush), and mark dirty only roots with children; the /19../24
+/// routes under them keep their slots.
+#[test]
+fn accel_short_prefix_in_place() {
+    short_in_place::<u32>(0x0a00_0000);
+    short_in_place::<u128>(0x2a00u128 << 112);
+}
+
+fn short_in_place<K: TKey>(net: u128) {
+    let bit = |b: u32| 1u128 << (K::BITS - 1 - b);
+    let k = |x: u128| K::from_u128(x);
+    let a = |x: u128| K::from_u128(x | 1);
+    let mut t = new::<K>();
+    t.set_accel_threshold(1);
+    // Entry net/18: a root with a /20 and a /24 in it; entry +bit(17): a
+    // root with a /24; entry +bit(16): a root with a /25 (children);
+    // entry +bit(16)+bit(17): a leaf.
+    t.insert(1, k(net), 20, 5).unwrap();
+    t.insert(1, k(net), 24, 6).unwrap();
+    t.insert(1, k(net | bit(17)), 24, 7).unwrap();
+    t.insert(1, k(net | bit(16)), 25, 8).unwrap();
+    t.flush(1).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    let probes = |t: &T<K>, want: [Option<u32>; 7]| {
+        let at = [
+            net,                     // the /24 (6)
+            net | bit(23),           // the /20 (5)
+            net | bit(19),           // only the /16
+            net | bit(17),           // the other /24 (7)
+            net | bit(17) | bit(23), // only the /16
+            net | bit(16) | bit(17), // the leaf entry
+            net | bit(16) | bit(24), // beside the /25
+        ];
+        for (x, w) in at.into_iter().zip(want) {
+            assert_eq!(t.lookup(1, a(x)), w, "{x:#x}");
+        }
+    };
+    t.insert(1, k(net), 16, 1).unwrap();
+    assert_eq!(
+        t.accel_state(1),
+        Some(1),
+        "only the root with children is dirty"
+    );
+    probes(
+        &t,
+        [
+            Some(6),
+            Some(5),
+            Some(1),
+            Some(7),
+            Some(1),
+            Some(1),
+            Some(1),
+        ],
+    );
+    t.flush(1).unwrap();
+    t.delete(1, k(net), 20).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    probes(
+        &t,
+        [
+            Some(6),
+            Some(1),
+            Some(1),
+            Some(7),
+            Some(1),
+            Some(1),
+            Some(1),
+        ],
+    );
+    t.replace(1, k(net), 16, 2).unwrap();
+    t.flush(1).unwrap();
+    probes(
+        &t,
+        [
+            Some(6),
+            Some(2),
+            Some(2),
+            Some(7),
+            Some(2),
+            Some(2),
+            Some(2),
+        ],
+    );
+    t.delete(1, k(net), 16).unwrap();
+    t.flush(1).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    probes(&t, [Some(6), None, None, Some(7), None, None, None]);
+}
+
 /// The RouteViews tables against `prefix-trie`, with deletes and replaces.
 #[test]
 fn real_tables() {
