@@ -383,7 +383,8 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // does not change), or of the direct entry for a region root. A prefix
 // of `DIR_BITS + PSTRIDE` bits or fewer that spans slots of a region root
 // without children changes only the spanned leaves that no longer route
-// covers, to one value ([`Lpm::update_slots`]), in each entry it covers.
+// covers, to one value ([`Lpm::update_slots`]), in each entry it covers;
+// a deeper node without children is spliced so too ([`Lpm::splice_pnode`]).
 // Other entries that a prefix of at most `DIR_BITS` bits covers are marked
 // dirty (readers then fall back to the Tree Bitmap for those addresses)
 // and [`Lpm::flush`] rebuilds dirty entries, each published with one
@@ -2167,7 +2168,17 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let dt = DIR_BITS + lvl as u32 * PSTRIDE;
             let pt = prefix.mask(dt);
             let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
-            match self.rebuild_pnode(fib, pt, dt, &old, prefix, len) {
+            let spliced = if lvl + 1 == n && lvl > 0 {
+                self.splice_pnode(fib, dt, &old, prefix, len)
+            } else {
+                Ok(None)
+            };
+            let rebuilt = match spliced {
+                Ok(Some(w)) => Ok((Some(w), 0)),
+                Ok(None) => self.rebuild_pnode(fib, pt, dt, &old, prefix, len),
+                Err(err) => Err(err),
+            };
+            match rebuilt {
                 Ok((Some(w), reused)) => break (Some(w), reused, lvl, blk, size),
                 Ok((None, _)) if lvl == 0 => break (None, 0, 0, blk, size),
                 Ok((None, _)) => {
@@ -2243,14 +2254,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// [`Lpm::update_path`]'s common case: `prefix/len` (`DIR_BITS <= len
     /// <= DIR_BITS + PSTRIDE`, an IPv4 /18../24) spans slots of the region
     /// root of entry `rent`, which has no children and keeps none, and
-    /// the new root is one block ([`E_LEAF`]). Only the spanned slots that
-    /// no longer route of at most `DIR_BITS + PSTRIDE` bits covers change,
-    /// all to the same leaf: the longest remaining route of at most `len`
-    /// bits that covers the prefix. The root's other leaves are copied
-    /// instead of painted again from the Tree Bitmap. Returns `false`,
-    /// having changed nothing, when the case does not apply (the root has
-    /// children, or every leaf would be equal); on an error nothing was
-    /// published and nothing is leaked.
+    /// the new root is one block ([`E_LEAF`]); see [`Lpm::spliced`].
+    /// Returns `false`, having changed nothing, when the case does not
+    /// apply (the root has children, or every leaf would be equal); on an
+    /// error nothing was published and nothing is leaked.
     fn update_slots(
         &mut self,
         fib: u32,
@@ -2264,15 +2271,105 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if old[0] != 0 {
             return Ok(false);
         }
+        let mut new = [0u32; 64];
+        let Some((lv, nl, changed)) = self.spliced(fib, &old, DIR_BITS, prefix, len, &mut new)?
+        else {
+            return Ok(false);
+        };
+        if !changed {
+            return Ok(true);
+        }
+        if nl < 2 {
+            // The region becomes one leaf: the general path drops the node.
+            return Ok(false);
+        }
+        let size = 1 + nl.div_ceil(2);
+        let n = self.alloc_root(size)?;
+        self.nodes.set(n, lv);
+        self.put_runs(n + 1, &new, nl);
+        if !self.publish_entry(d, e, E_NODE | E_LEAF | n) {
+            self.nodes.free(n, size);
+            return Err(LpmError::Corrupt);
+        }
+        let root = rent & E_INDEX;
+        self.nodes.retire(root, osize);
+        if rent & E_LEAF == 0 {
+            if let Some((b0, w)) = leaf_block(&old) {
+                self.nodes.retire(b0, w);
+            }
+        }
+        Ok(true)
+    }
+
+    /// [`Lpm::update_path`]'s common case below a region root (an IPv6
+    /// /48): `prefix/len` spans slots of the node `old` at `depth`, which
+    /// has no children, so the new node is `old` with its leaves spliced
+    /// ([`Lpm::spliced`]) and a new leaf block (none if they fit in its
+    /// third word). `None`, with nothing allocated, when the case does
+    /// not apply; the caller then rebuilds the node.
+    fn splice_pnode(
+        &mut self,
+        fib: u32,
+        depth: u32,
+        old: &PNode,
+        prefix: K,
+        len: u32,
+    ) -> Result<Option<PNode>, LpmError> {
+        if old[0] != 0 || len <= depth || len > depth + PSTRIDE {
+            return Ok(None);
+        }
+        let mut new = [0u32; 64];
+        let Some((lv, nl, _)) = self.spliced(fib, old, depth, prefix, len, &mut new)? else {
+            return Ok(None);
+        };
+        if nl < 2 {
+            // Every slot equal: the parent takes a leaf instead.
+            return Ok(None);
+        }
+        let at = |i: usize| u64::from(new.get(i).copied().unwrap_or(0));
+        if inline_leaves(&[0, lv, 0]) {
+            return Ok(Some([0, lv, at(0) | at(1) << 32]));
+        }
+        let b0 = self
+            .nodes
+            .try_alloc(nl.div_ceil(2))
+            .map_err(|_| LpmError::NoMemory)?;
+        self.put_runs(b0, &new, nl);
+        Ok(Some([0, lv, u64::from(b0) << 32]))
+    }
+
+    /// The leaves of the node `old` at `depth`, which has no children,
+    /// after a change of `prefix/len` (`depth <= len <= depth +
+    /// PSTRIDE`): the spanned slots that no longer route of at most
+    /// `depth + PSTRIDE` bits covers all take one leaf, the longest
+    /// remaining route of at most `len` bits covering the prefix, asked
+    /// of the Tree Bitmap once; the others keep theirs, copied instead of
+    /// painted again. Writes the run values to `new` and returns the leaf
+    /// bitmap, the run count and whether anything changed; `None` if the
+    /// lengths between `len` and `depth + PSTRIDE` are not all in one
+    /// Tree Bitmap node.
+    fn spliced(
+        &self,
+        fib: u32,
+        old: &PNode,
+        depth: u32,
+        prefix: K,
+        len: u32,
+        new: &mut [u32; 64],
+    ) -> Result<Option<(u64, u32, bool)>, LpmError> {
+        let end = depth + PSTRIDE;
         let (val, tbn) = self.anchor(fib, prefix, len)?;
-        let span = 1u32 << (DIR_BITS + PSTRIDE - len);
-        let c0 = prefix.bits(DIR_BITS, PSTRIDE) & !(span - 1);
+        let span = 1u32 << (end - len);
+        let c0 = prefix.bits(depth, PSTRIDE);
         let mut set = (u64::MAX >> (64 - span)) << c0;
-        if let Some((nref, dd)) = tbn.filter(|_| len < DIR_BITS + PSTRIDE) {
-            set &= !self.covered_slots(nref, dd, prefix, len)?;
+        if let Some((nref, dd)) = tbn.filter(|_| len < end) {
+            if end > dd + STRIDE {
+                return Ok(None);
+            }
+            set &= !self.covered_slots(nref, dd, prefix, len, depth)?;
         }
         let onl = old[1].count_ones();
-        let block = leaf_block(&old);
+        let block = leaf_block(old);
         let mut runs = [0u32; 64];
         for (r, y) in (0u32..).zip(runs.iter_mut()).take(onl as usize) {
             let w = match block {
@@ -2284,10 +2381,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             };
             *y = (w >> ((r & 1) * 32)) as u32;
         }
-        let mut new = [0u32; 64];
         let (lv, nl) = if set.count_ones() == 1 {
-            // One slot (a /24): split its run, costing the runs only.
-            set_slot(old[1], &runs, set.trailing_zeros(), val, &mut new).ok_or(LpmError::Corrupt)?
+            // One slot (an IPv4 /24): split its run, costing the runs only.
+            set_slot(old[1], &runs, set.trailing_zeros(), val, new).ok_or(LpmError::Corrupt)?
         } else {
             let mut leaves = [0u32; 64];
             let mut r = 0usize;
@@ -2312,17 +2408,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
             (lv, k)
         };
-        if lv == old[1] && new.get(..nl as usize) == runs.get(..onl as usize) {
-            // The slots already had that value.
-            return Ok(true);
-        }
-        if nl < 2 {
-            // The region becomes one leaf: the general path drops the node.
-            return Ok(false);
-        }
-        let size = 1 + nl.div_ceil(2);
-        let n = self.alloc_root(size)?;
-        self.nodes.set(n, lv);
+        let changed = lv != old[1] || new.get(..nl as usize) != runs.get(..onl as usize);
+        Ok(Some((lv, nl, changed)))
+    }
+
+    /// Writes the `nl` run values of `new`, two to a word, from `at`.
+    fn put_runs(&mut self, at: u32, new: &[u32; 64], nl: u32) {
         for (i, pair) in (0u32..).zip(new.chunks(2)).take(nl.div_ceil(2) as usize) {
             let lo = u64::from(pair.first().copied().unwrap_or(0));
             let hi = if 2 * i + 1 < nl {
@@ -2330,50 +2421,53 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             } else {
                 0
             };
-            self.nodes.set(n + 1 + i, lo | hi << 32);
+            self.nodes.set(at + i, lo | hi << 32);
         }
-        if !self.publish_entry(d, e, E_NODE | E_LEAF | n) {
-            self.nodes.free(n, size);
-            return Err(LpmError::Corrupt);
-        }
-        let root = rent & E_INDEX;
-        self.nodes.retire(root, osize);
-        if rent & E_LEAF == 0 {
-            if let Some((b0, w)) = block {
-                self.nodes.retire(b0, w);
-            }
-        }
-        Ok(true)
     }
 
-    /// The slots of the region root on `prefix`'s path that a route
-    /// longer than `len` and at most `DIR_BITS + PSTRIDE` bits covers,
-    /// from the Tree Bitmap node `nref` at depth `dd` that holds those
-    /// lengths (`dd < len`, `DIR_BITS + PSTRIDE == dd + STRIDE`).
-    fn covered_slots(&self, nref: u32, dd: u32, prefix: K, len: u32) -> Result<u64, LpmError> {
+    /// The slots of the accelerator node at `depth` on `prefix`'s path
+    /// that a route longer than `len` and at most `depth + PSTRIDE` bits
+    /// covers, from the Tree Bitmap node `nref` at depth `dd` that holds
+    /// those lengths (`dd <= len`, `depth <= len` and `depth + PSTRIDE <=
+    /// dd + STRIDE`). The routes of each length under the prefix are an
+    /// aligned window of one bitmap word.
+    fn covered_slots(
+        &self,
+        nref: u32,
+        dd: u32,
+        prefix: K,
+        len: u32,
+        depth: u32,
+    ) -> Result<u64, LpmError> {
         let idx = nref & !R_LEAF;
         let word = |i: u32| self.nodes.get(idx.wrapping_add(i)).ok_or(LpmError::Corrupt);
         let pb = prefix.chunk(dd);
-        // The node's slots (bytes) map to the root's by their low bits:
-        // the bits above them are fixed by the direct entry.
-        let low = (1u32 << PSTRIDE) - 1;
-        // Routes of the full length: one bit per slot.
-        let n = 1u32 << (dd + STRIDE - len);
-        let f = word(W_FULL + (pb >> 6))? >> (pb & 63);
-        let mut cov = (f & (u64::MAX >> (64 - n))) << (pb & low);
-        // Internal lengths `len + 1 ..`: a window of 2^(l - len) heap
-        // bits, aligned, each covering 2^(8 - j) slots.
-        for l in len + 1..dd + STRIDE {
+        let c0 = prefix.bits(depth, PSTRIDE);
+        let end = depth + PSTRIDE;
+        let mut cov = 0u64;
+        for l in len + 1..=end.min(dd + STRIDE) {
+            // Length `l` is relative length `j` of the node: the full
+            // bitmap, or heap bits `(1 << j) | top j bits`.
             let j = l - dd;
-            let h = (1u32 << j) | (pb >> (STRIDE - j));
+            let (wi, h) = if j >= STRIDE {
+                (W_FULL + (pb >> 6), pb & 63)
+            } else {
+                let h = (1u32 << j) | (pb >> (STRIDE - j));
+                (W_INT + (h >> 6), h & 63)
+            };
             let cnt = 1u32 << (l - len);
-            let mut w = (word(W_INT + (h >> 6))? >> (h & 63)) & (u64::MAX >> (64 - cnt));
-            let width = 1u32 << (STRIDE - j);
+            let mut w = (word(wi)? >> h) & (u64::MAX >> (64 - cnt));
+            // Each route of length `l` covers `width` slots.
+            let width = 1u32 << (end - l);
+            if width == 1 {
+                cov |= w << c0;
+                continue;
+            }
             let ones = u64::MAX >> (64 - width);
             while w != 0 {
                 let i = w.trailing_zeros();
                 w &= w - 1;
-                cov |= ones << ((pb & low) + i * width);
+                cov |= ones << (c0 + i * width);
             }
         }
         Ok(cov)
