@@ -36,7 +36,10 @@
 //! printed, is included. Throughputs of cgl and prefix-trie come from a
 //! separate untimed pass, DPDK's from the timed one. The DPDK peers
 //! delete only the first `DPDK_DELETES` routes of the delete order
-//! (rte_lpm takes tens of microseconds per update).
+//! (rte_lpm takes tens of microseconds per update). cgl's update
+//! latencies with the accelerator are also printed by prefix-length
+//! class (`Family::CLASSES`): count, share of the time, mean, p99, and
+//! how many reach the overall p99, which shows where the tail comes from.
 //!
 //! Dependent memory accesses: the lookups run once more through arena
 //! wrappers that count `get` calls (word loads) and chain steps: a load
@@ -114,6 +117,9 @@ trait Family: Key + std::hash::Hash {
     fn put(self, out: &mut Vec<u8>);
     /// Random address bits for the synthetic tables.
     fn random(rng: &mut XorShift) -> Self;
+    /// Prefix-length classes of the update breakdown, by their last
+    /// length: the accelerator handles each class its own way.
+    const CLASSES: &'static [u8];
 }
 
 impl Family for u32 {
@@ -127,6 +133,9 @@ impl Family for u32 {
     fn random(rng: &mut XorShift) -> Self {
         rng.next() as u32
     }
+    // Direct entries changed by eight or more, by two to four, one;
+    // root slots spliced; one root slot split; deeper nodes.
+    const CLASSES: &'static [u8] = &[15, 17, 18, 23, 24, 32];
 }
 
 impl Family for u128 {
@@ -142,6 +151,8 @@ impl Family for u128 {
         // Global unicast, 2000::/3, as every route of the real table.
         (v & !(7 << 125)) | 1 << 125
     }
+    // Region roots; the /32 node at depth 30; /48 in its depth-42 node.
+    const CLASSES: &'static [u8] = &[24, 31, 32, 47, 48, 128];
 }
 
 /// Uniform IPv4 keys.
@@ -230,6 +241,48 @@ fn timed(order: &[u32], mut op: impl FnMut(u32)) -> Vec<u64> {
             s.elapsed().as_nanos() as u64
         })
         .collect()
+}
+
+/// The cgl update latencies `lat` (of the routes `idx`, in order) by
+/// prefix-length class: count, share of the total time, mean, p99, and
+/// how many reach the p99 of all of them.
+fn by_length<K: Family>(routes: &[(K, u8)], idx: &[u32], lat: &[u64]) {
+    let mut all = lat.to_vec();
+    all.sort_unstable();
+    let p99 = all[all.len() * 99 / 100];
+    let total: u64 = all.iter().sum();
+    println!(
+        "{:<26} {:>7} {:>6} {:>8} {:>8} {:>8}",
+        "cgl updates by length", "n", "time", "mean ns", "p99 ns", ">= p99"
+    );
+    let mut lo = 0u8;
+    for &hi in K::CLASSES {
+        let mut v: Vec<u64> = idx
+            .iter()
+            .cycle()
+            .zip(lat)
+            .filter(|(&i, _)| (lo..=hi).contains(&routes[i as usize].1))
+            .map(|(_, &x)| x)
+            .collect();
+        let label = match lo == hi {
+            true => format!("  /{lo}"),
+            false => format!("  /{lo}../{hi}"),
+        };
+        lo = hi.saturating_add(1);
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_unstable();
+        let sum: u64 = v.iter().sum();
+        println!(
+            "{label:<26} {:>7} {:>5.1}% {:>8} {:>8} {:>8}",
+            v.len(),
+            100.0 * sum as f64 / total as f64,
+            sum / v.len() as u64,
+            v[v.len() * 99 / 100],
+            v.iter().filter(|&&x| x >= p99).count()
+        );
+    }
 }
 
 /// p50, p99 and max of `v`.
@@ -484,16 +537,19 @@ where
     // module does per request): the first CHURN routes of the delete order
     // deleted, then inserted again.
     let churn = &del_order[..n.min(CHURN)];
-    let acc_del_lat = pcts(timed(churn, |i| {
+    let mut acc_lat = timed(churn, |i| {
         let (p, l) = routes[i as usize];
         t.delete(0, p, l).expect("delete");
         t.flush(0).expect("flush");
-    }));
-    let acc_ins_lat = pcts(timed(churn, |i| {
+    });
+    let acc_del_lat = pcts(acc_lat.clone());
+    let ins = timed(churn, |i| {
         let (p, l) = routes[i as usize];
         t.insert(0, p, l, i + 1).expect("insert");
         t.flush(0).expect("flush");
-    }));
+    });
+    let acc_ins_lat = pcts(ins.clone());
+    acc_lat.extend(ins);
     let s = Instant::now();
     for &i in churn {
         let (p, l) = routes[i as usize];
@@ -743,6 +799,7 @@ where
             a.3
         );
     }
+    by_length(routes, churn, &acc_lat);
     println!(
         "note: cgl column = Tree Bitmap + direct-pointing accelerator; its updates are \
          {} deletes then inserts with a flush after each (p50/p99/max include the flush); \
