@@ -382,8 +382,8 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // with one store of the parent's block word (the parent's child bitmap
 // does not change), or of the direct entry for a region root. A prefix
 // of `DIR_BITS + PSTRIDE` bits or fewer that spans slots of a region root
-// without children changes only the spanned leaves that no longer route
-// covers, to one value ([`Lpm::update_slots`]), in each entry it covers;
+// without children changes only the spanned leaves that no route longer
+// than it covers, to one value ([`Lpm::update_slots`]), in each entry it covers;
 // a deeper node without children is spliced so too ([`Lpm::splice_pnode`]).
 // Other entries that a prefix of at most `DIR_BITS` bits covers are marked
 // dirty (readers then fall back to the Tree Bitmap for those addresses)
@@ -2069,13 +2069,14 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// After a change of a route of at most `DIR_BITS` bits that covers
     /// direct entry `e` (table at `d`) of `fib` (`key` is any address
-    /// with the first bits of the route): gives the entry's addresses
-    /// that no longer route covers their new longest route, in place.
-    /// A leaf entry takes it; a region root without children gets its
-    /// uncovered slots changed as [`Lpm::update_slots`] does. Returns
-    /// `false`, having changed nothing, if the entry must be rebuilt
-    /// (dirty, a root with children, or a root whose leaves would all be
-    /// equal).
+    /// with the first bits of the route): updates the entry in place. Its
+    /// new default is its longest route of at most `DIR_BITS` bits; a
+    /// leaf entry takes it, and a region root without children gives it
+    /// to the slots that no route longer than `DIR_BITS` bits covers
+    /// ([`Lpm::update_slots`]).
+    /// Returns `false`, having changed nothing, if the entry must be
+    /// rebuilt (dirty, a root with children, or a root whose leaves would
+    /// all be equal).
     fn update_entry(&mut self, fib: u32, d: u32, e: u32, key: K) -> Result<bool, LpmError> {
         let ent = self
             .nodes
@@ -2340,8 +2341,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// The leaves of the node `old` at `depth`, which has no children,
     /// after a change of `prefix/len` (`depth <= len <= depth +
-    /// PSTRIDE`): the spanned slots that no longer route of at most
-    /// `depth + PSTRIDE` bits covers all take one leaf, the longest
+    /// PSTRIDE`): the spanned slots that no route longer than `len` (and
+    /// of at most `depth + PSTRIDE` bits) covers all take one leaf, the longest
     /// remaining route of at most `len` bits covering the prefix, asked
     /// of the Tree Bitmap once; the others keep theirs, copied instead of
     /// painted again. Writes the run values to `new` and returns the leaf
