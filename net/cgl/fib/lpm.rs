@@ -2203,19 +2203,22 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 .count_ones()
                 .checked_sub(1)
                 .filter(|&r| r < k);
-            let (Some(r), Some(words)) = (r, new) else {
+            let nw = u64::from(blk) | (pw[2] & !0xffff_ffff);
+            let published = match (r, new) {
+                (Some(r), Some(words)) if self.nodes.copy(pw[2] as u32, blk, size) => {
+                    for (j, x) in (0u32..).zip(words) {
+                        self.nodes.set(blk + r * PNODE_WORDS + j, x);
+                    }
+                    self.nodes.publish(pidx.wrapping_add(2), nw)
+                }
+                _ => false,
+            };
+            if !published {
+                // The new node's reused children still belong to `old`.
                 if let Some(w) = new {
-                    self.release_pnode(&w, false);
+                    self.release_unused(&w, reused, false);
                 }
                 self.nodes.free(blk, size);
-                return Err(LpmError::Corrupt);
-            };
-            self.nodes.copy(pw[2] as u32, blk, size);
-            for (j, x) in (0u32..).zip(words) {
-                self.nodes.set(blk + r * PNODE_WORDS + j, x);
-            }
-            let nw = u64::from(blk) | (pw[2] & !0xffff_ffff);
-            if !self.nodes.publish(pidx.wrapping_add(2), nw) {
                 return Err(LpmError::Corrupt);
             }
             // Retire what the new block replaced (after the publish: a
@@ -2242,6 +2245,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
         };
         if !self.publish_entry(d, e, ent) {
+            self.discard_root(ent, reused);
             return Err(LpmError::Corrupt);
         }
         if rent & E_LEAF == 0 {
@@ -2560,25 +2564,52 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Retires node `old`'s leaf and child blocks and its children that
     /// are not in `reused` (by slot).
     fn retire_unused(&mut self, old: &PNode, reused: u64) {
-        let (ob1, ov) = (old[2] as u32, old[0]);
-        let mut bits = ov;
+        self.release_unused(old, reused, true);
+    }
+
+    /// Releases node `p`'s leaf and child blocks and its children that are
+    /// not in `reused` (by slot): retired if readers may see them, else
+    /// freed (a rebuilt node that was never published, whose children in
+    /// `reused` still belong to the node it was to replace).
+    fn release_unused(&mut self, p: &PNode, reused: u64, retire: bool) {
+        let (b1, v) = (p[2] as u32, p[0]);
+        let mut bits = v;
         let mut i = 0u32;
         while bits != 0 {
             let c = bits.trailing_zeros();
             bits &= bits - 1;
             if (reused >> c) & 1 == 0 {
-                if let Some(w) = self.pnode(ob1.wrapping_add(i * PNODE_WORDS)) {
-                    self.release_pnode(&w, true);
+                if let Some(w) = self.pnode(b1.wrapping_add(i * PNODE_WORDS)) {
+                    self.release_pnode(&w, retire);
                 }
             }
             i += 1;
         }
-        let k = ov.count_ones();
-        if k != 0 {
-            self.nodes.retire(ob1, k * PNODE_WORDS);
+        let blocks = [
+            (b1, v.count_ones() * PNODE_WORDS),
+            leaf_block(p).unwrap_or((0, 0)),
+        ];
+        for (base, n) in blocks {
+            if n == 0 {
+            } else if retire {
+                self.nodes.retire(base, n);
+            } else {
+                self.nodes.free(base, n);
+            }
         }
-        if let Some((b0, w)) = leaf_block(old) {
-            self.nodes.retire(b0, w);
+    }
+
+    /// Frees the region root of direct entry `ent`, built for a publish
+    /// that failed; its children in `reused` belong to the old root.
+    fn discard_root(&mut self, ent: u32, reused: u64) {
+        if ent & E_NODE == 0 {
+            return;
+        }
+        if let Some((p, size)) = self.root(ent) {
+            if ent & E_LEAF == 0 {
+                self.release_unused(&p, reused, false);
+            }
+            self.nodes.free(ent & E_INDEX, size);
         }
     }
 
@@ -2739,22 +2770,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// blocks. Recursion depth is bounded by the key width (at most 19
     /// levels for IPv6, with a small frame).
     fn release_pnode(&mut self, p: &PNode, retire: bool) {
-        let k = p[0].count_ones();
-        let b1 = p[2] as u32;
-        for i in 0..k {
-            if let Some(c) = self.pnode(b1.wrapping_add(i * PNODE_WORDS)) {
-                self.release_pnode(&c, retire);
-            }
-        }
-        let (b0, nw) = leaf_block(p).unwrap_or((0, 0));
-        for (base, n) in [(b1, k * PNODE_WORDS), (b0, nw)] {
-            if n == 0 {
-            } else if retire {
-                self.nodes.retire(base, n);
-            } else {
-                self.nodes.free(base, n);
-            }
-        }
+        self.release_unused(p, 0, retire);
     }
 
     /// Rebuilds entry `e` of `fib`'s direct table at `d` from the Tree
