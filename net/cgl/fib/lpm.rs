@@ -385,6 +385,9 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // without children changes only the spanned leaves that no route longer
 // than it covers, to one value ([`Lpm::update_slots`]), in each entry it covers;
 // a deeper node without children is spliced so too ([`Lpm::splice_pnode`]).
+// When the runs stay as they were (a replace, mostly) the changed leaf
+// words are published in place: nothing is allocated, so such a change
+// never leaves an entry dirty for want of memory.
 // Other entries that a prefix of at most `DIR_BITS` bits covers are marked
 // dirty (readers then fall back to the Tree Bitmap for those addresses)
 // and [`Lpm::flush`] rebuilds dirty entries, each published with one
@@ -1853,6 +1856,16 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 /// with [`inline_leaves`], its one or two leaves in the third word.
 type PNode = [u64; 3];
 
+/// What [`Lpm::splice_pnode`] made of a change.
+enum Splice {
+    /// The case does not apply: rebuild the node.
+    Rebuild,
+    /// Done: the node's leaves changed in place, or did not change.
+    InPlace,
+    /// This node, built and not yet published, takes the old one's place.
+    New(PNode),
+}
+
 /// Whether the accelerator node `p` holds its leaves in its third word
 /// (low half first) instead of a leaf block: it has no children and at
 /// most two leaf runs. Deep IPv6 nodes are mostly like this (a /48 under
@@ -2152,6 +2165,18 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         // by its direct entry. The block is allocated before the rebuild,
         // so that nothing can fail after it.
         let mut lvl = n - 1;
+        // The deepest node, if it has no children, may only need its
+        // leaves spliced; that can be done in place.
+        let mut spliced = None;
+        if lvl > 0 {
+            let (at, old) = *path.get(lvl).ok_or(LpmError::Corrupt)?;
+            let dt = DIR_BITS + lvl as u32 * PSTRIDE;
+            match self.splice_pnode(fib, dt, at, &old, prefix, len)? {
+                Splice::InPlace => return Ok(()),
+                Splice::New(w) => spliced = Some(w),
+                Splice::Rebuild => {}
+            }
+        }
         let (new, reused, lvl, blk, size) = loop {
             let size = match lvl.checked_sub(1) {
                 None => PNODE_WORDS,
@@ -2164,20 +2189,19 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     return Err(LpmError::NoMemory);
                 }
                 Ok(b) => b,
-                Err(_) => return Err(LpmError::NoMemory),
+                Err(_) => {
+                    if let Some(w) = spliced {
+                        self.release_unused(&w, 0, false);
+                    }
+                    return Err(LpmError::NoMemory);
+                }
             };
             let dt = DIR_BITS + lvl as u32 * PSTRIDE;
             let pt = prefix.mask(dt);
             let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
-            let spliced = if lvl + 1 == n && lvl > 0 {
-                self.splice_pnode(fib, dt, &old, prefix, len)
-            } else {
-                Ok(None)
-            };
-            let rebuilt = match spliced {
-                Ok(Some(w)) => Ok((Some(w), 0)),
-                Ok(None) => self.rebuild_pnode(fib, pt, dt, &old, prefix, len),
-                Err(err) => Err(err),
+            let rebuilt = match spliced.take() {
+                Some(w) => Ok((Some(w), 0)),
+                None => self.rebuild_pnode(fib, pt, dt, &old, prefix, len),
             };
             match rebuilt {
                 Ok((Some(w), reused)) => break (Some(w), reused, lvl, blk, size),
@@ -2288,10 +2312,21 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             // The region becomes one leaf: the general path drops the node.
             return Ok(false);
         }
+        if lv == old[1] && rent & E_LEAF != 0 {
+            // Same runs, other values (a replace, or a /24 whose slot is
+            // a run of its own): the leaves change in place, with nothing
+            // to allocate or retire. A word missing from the arena leaves
+            // the entry for the caller to mark dirty and rebuild.
+            let b0 = (rent & E_INDEX).wrapping_add(1);
+            return match self.put_runs(b0, &new, nl, true) {
+                true => Ok(true),
+                false => Err(LpmError::Corrupt),
+            };
+        }
         let size = 1 + nl.div_ceil(2);
         let n = self.alloc_root(size)?;
         self.nodes.set(n, lv);
-        self.put_runs(n + 1, &new, nl);
+        self.put_runs(n + 1, &new, nl, false);
         if !self.publish_entry(d, e, E_NODE | E_LEAF | n) {
             self.nodes.free(n, size);
             return Err(LpmError::Corrupt);
@@ -2307,40 +2342,60 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     }
 
     /// [`Lpm::update_path`]'s common case below a region root (an IPv6
-    /// /48): `prefix/len` spans slots of the node `old` at `depth`, which
-    /// has no children, so the new node is `old` with its leaves spliced
-    /// ([`Lpm::spliced`]) and a new leaf block (none if they fit in its
-    /// third word). `None`, with nothing allocated, when the case does
-    /// not apply; the caller then rebuilds the node.
+    /// /48): `prefix/len` spans slots of the node `old` at `depth` (at
+    /// index `at`), which has no children, so the new node is `old` with
+    /// its leaves spliced ([`Lpm::spliced`]). With the same runs the
+    /// leaves change in place, in its leaf block or its third word (one
+    /// published word each); otherwise the new node has a new leaf block
+    /// (none if they fit in its third word). [`Splice::Rebuild`], with
+    /// nothing allocated or changed, when the case does not apply.
     fn splice_pnode(
         &mut self,
         fib: u32,
         depth: u32,
+        at: u32,
         old: &PNode,
         prefix: K,
         len: u32,
-    ) -> Result<Option<PNode>, LpmError> {
+    ) -> Result<Splice, LpmError> {
         if old[0] != 0 || len <= depth || len > depth + PSTRIDE {
-            return Ok(None);
+            return Ok(Splice::Rebuild);
         }
         let mut new = [0u32; 64];
-        let Some((lv, nl, _)) = self.spliced(fib, old, depth, prefix, len, &mut new)? else {
-            return Ok(None);
+        let Some((lv, nl, changed)) = self.spliced(fib, old, depth, prefix, len, &mut new)? else {
+            return Ok(Splice::Rebuild);
         };
         if nl < 2 {
             // Every slot equal: the parent takes a leaf instead.
-            return Ok(None);
+            return Ok(Splice::Rebuild);
         }
-        let at = |i: usize| u64::from(new.get(i).copied().unwrap_or(0));
-        if inline_leaves(&[0, lv, 0]) {
-            return Ok(Some([0, lv, at(0) | at(1) << 32]));
+        let leaf = |i: usize| u64::from(new.get(i).copied().unwrap_or(0));
+        let inline = inline_leaves(&[0, lv, 0]);
+        if !changed {
+            return Ok(Splice::InPlace);
+        }
+        if lv == old[1] {
+            let done = match (inline, leaf_block(old)) {
+                (true, _) => self
+                    .nodes
+                    .publish(at.wrapping_add(2), leaf(0) | leaf(1) << 32),
+                (false, Some((b0, _))) => self.put_runs(b0, &new, nl, true),
+                (false, None) => false,
+            };
+            return match done {
+                true => Ok(Splice::InPlace),
+                false => Err(LpmError::Corrupt),
+            };
+        }
+        if inline {
+            return Ok(Splice::New([0, lv, leaf(0) | leaf(1) << 32]));
         }
         let b0 = self
             .nodes
             .try_alloc(nl.div_ceil(2))
             .map_err(|_| LpmError::NoMemory)?;
-        self.put_runs(b0, &new, nl);
-        Ok(Some([0, lv, u64::from(b0) << 32]))
+        self.put_runs(b0, &new, nl, false);
+        Ok(Splice::New([0, lv, u64::from(b0) << 32]))
     }
 
     /// The leaves of the node `old` at `depth`, which has no children,
@@ -2417,8 +2472,13 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         Ok(Some((lv, nl, changed)))
     }
 
-    /// Writes the `nl` run values of `new`, two to a word, from `at`.
-    fn put_runs(&mut self, at: u32, new: &[u32; 64], nl: u32) {
+    /// Writes the `nl` run values of `new`, two to a word, from `at`:
+    /// into a block not yet published or, with `live`, into the leaf
+    /// block of a published node whose leaf bitmap stays as it is, where
+    /// each word that changes is published on its own (a reader ranks
+    /// the same bitmap either way and loads one word: the old leaf or
+    /// the new one). `false` if a word is not in the arena.
+    fn put_runs(&mut self, at: u32, new: &[u32; 64], nl: u32, live: bool) -> bool {
         for (i, pair) in (0u32..).zip(new.chunks(2)).take(nl.div_ceil(2) as usize) {
             let lo = u64::from(pair.first().copied().unwrap_or(0));
             let hi = if 2 * i + 1 < nl {
@@ -2426,8 +2486,21 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             } else {
                 0
             };
-            self.nodes.set(at + i, lo | hi << 32);
+            let a = at.wrapping_add(i);
+            let ok = if !live {
+                self.nodes.set(a, lo | hi << 32)
+            } else {
+                match self.nodes.get(a) {
+                    Some(w) if w == lo | hi << 32 => true,
+                    Some(_) => self.nodes.publish(a, lo | hi << 32),
+                    None => false,
+                }
+            };
+            if !ok {
+                return false;
+            }
         }
+        true
     }
 
     /// The slots of the accelerator node at `depth` on `prefix`'s path

@@ -942,6 +942,72 @@ fn short_in_place<K: TKey>(net: u128) {
     probes(&t, [Some(6), None, None, Some(7), None, None, None]);
 }
 
+/// A change that keeps a node's runs (a replace, here) rewrites the
+/// leaves of a region root or of a deeper node without children in
+/// place: it needs no allocation, so with both arenas refusing every one
+/// the accelerator stays clean (nothing marked dirty) and answers with
+/// the new nexthops. Covers a root block (IPv4 /24 and /20 in a /18), a
+/// deeper node's leaf block (IPv6 /48 and /46 in the depth-42 node) and
+/// leaves held in the node's third word (a lone /48).
+#[test]
+fn accel_leaf_change_without_alloc() {
+    leaf_change_in_place::<u32>(0x0a00_0000, 24);
+    leaf_change_in_place::<u128>(0x2a00u128 << 112, 48);
+}
+
+fn leaf_change_in_place<K: TKey>(net: u128, full: u8) {
+    let bit = |b: u32| 1u128 << (K::BITS - 1 - b);
+    let k = |x: u128| K::from_u128(x);
+    let nodes = Nodes::new();
+    let results = Results::new();
+    let (nb, rb) = (nodes.budget.clone(), results.budget.clone());
+    let mut t: T<K> = Lpm::new(nodes, results, FIBS).unwrap();
+    t.set_accel_threshold(1);
+    // Runs of the node: [6] [5 ...] [7] [5 ...] [none ...].
+    let f = u32::from(full);
+    let wide = full - 4;
+    t.insert(1, k(net), wide, 5).unwrap();
+    t.insert(1, k(net), full, 6).unwrap();
+    t.insert(1, k(net | bit(f - 2)), full, 7).unwrap();
+    // Elsewhere, a node with two runs: [8] [none ...].
+    let lone = net | bit(f - 12);
+    t.insert(1, k(lone), full, 8).unwrap();
+    t.flush(1).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    let probes = |t: &T<K>, want: [Option<u32>; 6]| {
+        let at = [
+            net,
+            net | bit(f - 1),
+            net | bit(f - 2),
+            net | bit(f - 5),
+            lone,
+            lone | bit(f - 1),
+        ];
+        for (x, w) in at.into_iter().zip(want) {
+            assert_eq!(t.lookup(1, k(x | 1)), w, "{x:#x}");
+        }
+    };
+    probes(&t, [Some(6), Some(5), Some(7), None, Some(8), None]);
+    nb.set(Some(0));
+    rb.set(Some(0));
+    assert_eq!(t.replace(1, k(net), full, 9), Ok(6));
+    assert_eq!(t.replace(1, k(net), wide, 10), Ok(5));
+    assert_eq!(t.replace(1, k(lone), full, 11), Ok(8));
+    assert_eq!(t.accel_state(1), Some(0), "nothing left dirty");
+    probes(&t, [Some(9), Some(10), Some(7), None, Some(11), None]);
+    // A replace by the value of a neighbouring run merges the runs: a
+    // new node, which cannot be had now, so the entry is left dirty and
+    // lookups fall back to the Tree Bitmap.
+    assert_eq!(t.replace(1, k(net | bit(f - 2)), full, 10), Ok(7));
+    assert_eq!(t.accel_state(1), Some(1));
+    probes(&t, [Some(9), Some(10), Some(10), None, Some(11), None]);
+    nb.set(None);
+    rb.set(None);
+    t.flush(1).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    probes(&t, [Some(9), Some(10), Some(10), None, Some(11), None]);
+}
+
 /// The RouteViews tables against `prefix-trie`, with deletes and replaces.
 #[test]
 fn real_tables() {
