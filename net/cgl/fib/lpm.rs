@@ -760,8 +760,15 @@ struct Frame {
 /// Reads the node of reference `nref` (an [`R_LEAF`] node has no child
 /// groups).
 fn load_node<N: ArenaRead<u64>>(nodes: &N, nref: u32) -> Result<Node, LpmError> {
-    let idx = nref & !R_LEAF;
     let mut n = Node::EMPTY;
+    load_node_into(nodes, nref, &mut n)?;
+    Ok(n)
+}
+
+/// [`load_node`] into `n`, which must be [`Node::EMPTY`] or a node read
+/// the same way from a reference of the same kind.
+fn load_node_into<N: ArenaRead<u64>>(nodes: &N, nref: u32, n: &mut Node) -> Result<(), LpmError> {
+    let idx = nref & !R_LEAF;
     let mut meta = 0u64;
     let words = core::iter::once(&mut meta)
         .chain(n.int.iter_mut())
@@ -773,7 +780,7 @@ fn load_node<N: ArenaRead<u64>>(nodes: &N, nref: u32) -> Result<Node, LpmError> 
         *x = nodes.get(at).ok_or(LpmError::Corrupt)?;
     }
     n.rbase = meta as u32;
-    Ok(n)
+    Ok(())
 }
 
 /// Words of each node of a node or block reference.
@@ -994,11 +1001,11 @@ struct Hop {
     parent: Parent,
 }
 
-/// The last node of a path, read.
+/// The last node of a path, read (borrowed from its [`Walk`]).
 #[derive(Debug, Clone, Copy)]
-struct Step {
+struct Step<'a> {
     idx: u32,
-    node: Node,
+    node: &'a Node,
     parent: Parent,
 }
 
@@ -1012,31 +1019,55 @@ struct Taken {
 }
 
 /// The result of walking towards a prefix: the path (only the last node
-/// is read whole; updates read others on demand).
-struct Walk {
+/// is read whole; updates read others on demand). Filled in place by
+/// [`Lpm::path_to`]: every update makes one, and moving it (or its last
+/// node) around cost a tenth of a Tree Bitmap update in copies.
+struct Walk<K: Key> {
     fib: u32,
     slot: u32,
-    path: [Hop; MAX_LEVELS],
+    prefix: K,
+    /// Node references from the root down; node `i` is at depth
+    /// `i * STRIDE`, the child of node `i - 1` at slot
+    /// `prefix.chunk((i - 1) * STRIDE)`.
+    path: [u32; MAX_LEVELS],
     last: Node,
     len: usize,
     target_depth: u32,
 }
 
-impl Walk {
-    fn last(&self) -> Option<Step> {
+impl<K: Key> Walk<K> {
+    fn new(fib: u32, prefix: K) -> Self {
+        Walk {
+            fib,
+            slot: 0,
+            prefix,
+            path: [0; MAX_LEVELS],
+            last: Node::EMPTY,
+            len: 0,
+            target_depth: 0,
+        }
+    }
+    fn last(&self) -> Option<Step<'_>> {
         let h = self.len.checked_sub(1).and_then(|i| self.at(i))?;
         Some(Step {
             idx: h.idx,
-            node: self.last,
+            node: &self.last,
             parent: h.parent,
         })
     }
     fn at(&self, i: usize) -> Option<Hop> {
-        if i < self.len {
-            self.path.get(i).copied()
-        } else {
-            None
+        if i >= self.len {
+            return None;
         }
+        let idx = *self.path.get(i)?;
+        let parent = match i.checked_sub(1) {
+            None => Parent::Slot(self.slot),
+            Some(up) => Parent::Child {
+                parent: *self.path.get(up)?,
+                s: self.prefix.chunk(up as u32 * STRIDE),
+            },
+        };
+        Some(Hop { idx, parent })
     }
 }
 
@@ -1176,7 +1207,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// The nexthop stored for exactly `prefix/len` in `fib`.
     pub fn get(&self, fib: u32, prefix: K, len: u8) -> Result<Option<u32>, LpmError> {
-        let w = self.path_to(fib, prefix, len, false)?;
+        let mut w = Walk::new(fib, prefix);
+        self.path_to(&mut w, len, false)?;
         let Some(st) = w.last() else { return Ok(None) };
         let p = pos(prefix, len as u32, w.target_depth);
         if w.len == 0 || st_depth(w.len) != w.target_depth || !st.node.has(p) {
@@ -1191,7 +1223,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if nh > MAX_NEXTHOP {
             return Err(LpmError::BadNexthop);
         }
-        let w = self.path_to(fib, prefix, len, true)?;
+        let mut w = Walk::new(fib, prefix);
+        self.path_to(&mut w, len, true)?;
         let dt = w.target_depth;
         let p = pos(prefix, len as u32, dt);
         let mut tk = Taken {
@@ -1218,7 +1251,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if nh > MAX_NEXTHOP {
             return Err(LpmError::BadNexthop);
         }
-        let w = self.path_to(fib, prefix, len, false)?;
+        let mut w = Walk::new(fib, prefix);
+        self.path_to(&mut w, len, false)?;
         let p = pos(prefix, len as u32, w.target_depth);
         let st = match w.last() {
             Some(st) if st_depth(w.len) == w.target_depth && st.node.has(p) => st,
@@ -1235,7 +1269,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// Removes `prefix/len` from `fib` and returns its nexthop.
     pub fn delete(&mut self, fib: u32, prefix: K, len: u8) -> Result<u32, LpmError> {
-        let w = self.path_to(fib, prefix, len, false)?;
+        let mut w = Walk::new(fib, prefix);
+        self.path_to(&mut w, len, false)?;
         let p = pos(prefix, len as u32, w.target_depth);
         let st = match w.last() {
             Some(st) if st_depth(w.len) == w.target_depth && st.node.has(p) => st,
@@ -1263,8 +1298,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     // ---- writer internals ----
 
-    /// The nodes from the FIB root towards the node that holds `prefix/len`.
-    fn path_to(&self, fib: u32, prefix: K, len: u8, for_insert: bool) -> Result<Walk, LpmError> {
+    /// The nodes from the FIB root towards the node that holds `prefix/len`,
+    /// into `w` (made by [`Walk::new`] for this FIB and prefix).
+    fn path_to(&self, w: &mut Walk<K>, len: u8, for_insert: bool) -> Result<(), LpmError> {
+        let (fib, prefix) = (w.fib, w.prefix);
         let len = len as u32;
         if len > K::BITS {
             return Err(LpmError::BadLength);
@@ -1272,34 +1309,23 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if !prefix.host_bits_clear(len) {
             return Err(LpmError::HostBits);
         }
-        let target_depth = if len == 0 {
+        w.target_depth = if len == 0 {
             0
         } else {
             (len - 1) / STRIDE * STRIDE
         };
         let (slot, fib_word) = self.fib_slot(fib, for_insert)?;
-        let mut w = Walk {
-            fib,
-            slot,
-            path: [Hop {
-                idx: 0,
-                parent: Parent::Slot(0),
-            }; MAX_LEVELS],
-            last: Node::EMPTY,
-            len: 0,
-            target_depth,
-        };
+        w.slot = slot;
         let tag = fib_word as u32;
         if (fib_word >> 32) as u32 != fib || tag < 2 {
-            return Ok(w);
+            return Ok(());
         }
         let mut idx = tag - 2;
-        let mut parent = Parent::Slot(slot);
         let mut depth = 0;
         loop {
-            *w.path.get_mut(w.len).ok_or(LpmError::Corrupt)? = Hop { idx, parent };
+            *w.path.get_mut(w.len).ok_or(LpmError::Corrupt)? = idx;
             w.len += 1;
-            if depth >= target_depth {
+            if depth >= w.target_depth {
                 break;
             }
             let s = prefix.chunk(depth);
@@ -1308,12 +1334,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 break;
             }
             let r = ((g as u32) & ((1u32 << b) - 1)).count_ones();
-            parent = Parent::Child { parent: idx, s };
             idx = child_ref((g >> 32) as u32, r).ok_or(LpmError::Corrupt)?;
             depth += STRIDE;
         }
-        w.last = self.read_node(idx)?;
-        Ok(w)
+        load_node_into(&self.nodes, idx, &mut w.last)
     }
 
     /// FIB table slot of `fib` and its word. Without `for_insert`, a FIB
@@ -1577,8 +1601,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// publish (index, word) and the node block to retire.
     fn prepare_replace(
         &mut self,
-        w: &Walk,
-        st: Step,
+        w: &Walk<K>,
+        st: Step<'_>,
         new: &Node,
         tk: &mut Taken,
     ) -> Result<(u32, u64, Block), LpmError> {
@@ -1642,8 +1666,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     fn insert_at(
         &mut self,
-        w: &Walk,
-        st: Step,
+        w: &Walk<K>,
+        st: Step<'_>,
         p: Pos,
         nh: u32,
         tk: &mut Taken,
@@ -1651,10 +1675,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if st.node.has(p) {
             return Err(LpmError::Exists);
         }
-        let mut new = st.node;
+        let mut new = *st.node;
         new.flip(p);
         let rank = new.rank(p);
-        new.rbase = self.new_results(tk, &st.node, rank, Some(nh))?;
+        new.rbase = self.new_results(tk, st.node, rank, Some(nh))?;
         let (at, word, old_block) = self.prepare_replace(w, st, &new, tk)?;
         if !self.nodes.publish(at, word) {
             return Err(LpmError::Corrupt);
@@ -1666,7 +1690,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     fn insert_chain(
         &mut self,
-        w: &Walk,
+        w: &Walk<K>,
         prefix: K,
         p: Pos,
         nh: u32,
@@ -1715,7 +1739,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 let leaf = !cur.has_children();
                 let b = self.take(tk, true, ref_words(block_ref(0, leaf)))?;
                 self.write_node(b, &cur, leaf)?;
-                let mut na = a.node;
+                let mut na = *a.node;
                 if let Some(g) = na.grp.get_mut((s >> 5) as usize) {
                     *g = (1u64 << (s & 31)) | (u64::from(block_ref(b, leaf)) << 32);
                 }
@@ -1769,14 +1793,20 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         Ok(())
     }
 
-    fn delete_at(&mut self, w: &Walk, st: Step, p: Pos, tk: &mut Taken) -> Result<u32, LpmError> {
+    fn delete_at(
+        &mut self,
+        w: &Walk<K>,
+        st: Step,
+        p: Pos,
+        tk: &mut Taken,
+    ) -> Result<u32, LpmError> {
         let rank = st.node.rank(p);
-        let old_nh = self.old_result(&st.node, rank)?;
-        let mut new = st.node;
+        let old_nh = self.old_result(st.node, rank)?;
+        let mut new = *st.node;
         new.flip(p);
         let nres = st.node.nres();
         if !new.is_empty() {
-            new.rbase = self.new_results(tk, &st.node, rank, None)?;
+            new.rbase = self.new_results(tk, st.node, rank, None)?;
             let (at, word, old_block) = self.prepare_replace(w, st, &new, tk)?;
             if !self.nodes.publish(at, word) {
                 return Err(LpmError::Corrupt);
