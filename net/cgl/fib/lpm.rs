@@ -1886,6 +1886,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 /// with [`inline_leaves`], its one or two leaves in the third word.
 type PNode = [u64; 3];
 
+/// [`Lpm::anchor`]'s answer: a leaf value and, if there is one, the
+/// Tree Bitmap node (reference, depth) that holds the lengths below.
+type Anchor = (u32, Option<(u32, u32)>);
+
 /// What [`Lpm::splice_pnode`] made of a change.
 enum Splice {
     /// The case does not apply: rebuild the node.
@@ -2605,7 +2609,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             (c0, c0 + 1)
         };
         let reach = |c: u32| c >= lo && c < hi;
-        let Some(p) = self.alloc_pnode(fib, prefix, depth, None)? else {
+        if len > end {
+            if let Some(done) = self.rechild_pnode(fib, prefix, depth, old, c0)? {
+                return Ok((Some(done.0), done.1));
+            }
+        }
+        let Some(p) = self.alloc_pnode(fib, prefix, depth, None, None)? else {
             return Ok((None, 0));
         };
         let b1 = p[2] as u32;
@@ -2626,7 +2635,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             } else {
                 let cdef = self.nodes.get(at + 2).ok_or(LpmError::Corrupt)? as u32;
                 let cp = prefix.with_bits(depth, PSTRIDE, c);
-                match self.build_pnode(fib, cp, end, cdef) {
+                match self.build_pnode(fib, cp, end, cdef, None) {
                     Ok(Some(w)) => {
                         fresh |= 1u64 << c;
                         Ok(w)
@@ -2662,6 +2671,121 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             i += 1;
         }
         Ok((Some(p), reused))
+    }
+
+    /// [`Lpm::rebuild_pnode`]'s case of a change below slot `c0` of the
+    /// node `old` for `prefix/depth` (a route longer than `depth +
+    /// PSTRIDE`): the node's leaves stand for routes of at most `depth +
+    /// PSTRIDE` bits, so they stay, and only the child at `c0` is built
+    /// again, added or dropped (its slot then takes its leaf, asked of
+    /// the Tree Bitmap). The other children are reused (returned as
+    /// slots, as [`Lpm::rebuild_pnode`] does). `None`, with nothing
+    /// allocated, when the node would be left without children (the
+    /// caller then paints it, to find whether it is still needed).
+    fn rechild_pnode(
+        &mut self,
+        fib: u32,
+        prefix: K,
+        depth: u32,
+        old: &PNode,
+        c0: u32,
+    ) -> Result<Option<(PNode, u64)>, LpmError> {
+        let end = depth + PSTRIDE;
+        let bit = 1u64 << c0;
+        let cp = prefix.with_bits(depth, PSTRIDE, c0);
+        if old[0] & !bit == 0 {
+            return Ok(None);
+        }
+        let anc = self.anchor(fib, cp, end)?;
+        let cdef = anc.0;
+        let mut leaves = self.expand_leaves(old)?;
+        if let Some(y) = leaves.get_mut(c0 as usize) {
+            *y = cdef;
+        }
+        let child = match anc.1 {
+            Some(_) => self.build_pnode(fib, cp, end, cdef, Some(anc))?,
+            None => None,
+        };
+        let v = (old[0] & !bit) | if child.is_some() { bit } else { 0 };
+        let lv = leaf_runs(&leaves, v);
+        let (nl, k) = (lv.count_ones(), v.count_ones());
+        let words = [nl.div_ceil(2), k * PNODE_WORDS];
+        let mut base = [0u32; 2];
+        for (i, &w) in words.iter().enumerate() {
+            if w == 0 {
+                continue;
+            }
+            match self.nodes.try_alloc(w) {
+                Ok(b) => base[i] = b,
+                Err(_) => {
+                    for (j, &b) in base.iter().enumerate().take(i) {
+                        if words[j] != 0 {
+                            self.nodes.free(b, words[j]);
+                        }
+                    }
+                    if let Some(c) = child {
+                        self.release_pnode(&c, false);
+                    }
+                    return Err(LpmError::NoMemory);
+                }
+            }
+        }
+        let [b0, b1] = base;
+        self.put_leaves(b0, &leaves, lv);
+        let (ob1, ov) = (old[2] as u32, old[0]);
+        let mut reused = 0u64;
+        let mut bits = v;
+        let mut i = 0u32;
+        while bits != 0 {
+            let c = bits.trailing_zeros();
+            bits &= bits - 1;
+            let w = if c == c0 {
+                child
+            } else {
+                let or = (ov & (u64::MAX >> (63 - c))).count_ones().saturating_sub(1);
+                reused |= 1u64 << c;
+                self.pnode(ob1.wrapping_add(or * PNODE_WORDS))
+            };
+            let Some(w) = w else {
+                // The old child block is not where `old` says. Free the
+                // new blocks and the new child, written or not.
+                let later = v & !(u64::MAX >> (63 - c));
+                if let Some(cw) = child.filter(|_| (later >> c0) & 1 != 0) {
+                    self.release_pnode(&cw, false);
+                }
+                let p = [v, lv, u64::from(b1) | u64::from(b0) << 32];
+                self.release_unused(&p, reused | later, false);
+                return Err(LpmError::Corrupt);
+            };
+            for (j, x) in (0u32..).zip(w) {
+                self.nodes.set(b1 + i * PNODE_WORDS + j, x);
+            }
+            i += 1;
+        }
+        Ok(Some(([v, lv, u64::from(b1) | u64::from(b0) << 32], reused)))
+    }
+
+    /// The 64 leaves of the node `p`, expanded from its runs (a slot with
+    /// a child reads as the run before it).
+    fn expand_leaves(&self, p: &PNode) -> Result<[u32; 64], LpmError> {
+        let block = leaf_block(p);
+        let mut leaves = [0u32; 64];
+        let (mut r, mut cur) = (0u32, 0u32);
+        for (c, y) in (0u32..).zip(leaves.iter_mut()) {
+            if (p[1] >> c) & 1 != 0 {
+                let w = match block {
+                    Some((b0, _)) => self
+                        .nodes
+                        .get(b0.wrapping_add(r >> 1))
+                        .ok_or(LpmError::Corrupt)?,
+                    None => p[2],
+                };
+                cur = (w >> ((r & 1) * 32)) as u32;
+                r += 1;
+            }
+            *y = cur;
+        }
+        Ok(leaves)
     }
 
     /// Retires node `old`'s leaf and child blocks and its children that
@@ -2880,10 +3004,11 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Bitmap and publishes it.
     fn rebuild_entry(&mut self, fib: u32, d: u32, e: u32) -> Result<(), LpmError> {
         let p = K::ZERO.with_bits(0, DIR_BITS, e);
-        let (def, x) = self.anchor(fib, p, DIR_BITS)?;
-        let built = match x {
+        let anc = self.anchor(fib, p, DIR_BITS)?;
+        let def = anc.0;
+        let built = match anc.1 {
             None => None,
-            Some(_) => self.build_pnode(fib, p, DIR_BITS, def)?,
+            Some(_) => self.build_pnode(fib, p, DIR_BITS, def, Some(anc))?,
         };
         let ent = match built {
             None => def,
@@ -2897,16 +3022,18 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
 
     /// Builds the accelerator subtree for `prefix/depth` of `fib`, whose
     /// addresses default to leaf value `def`: `None` if no route of the
-    /// FIB is longer than `depth` under the prefix. On error, everything
-    /// it allocated is freed.
+    /// FIB is longer than `depth` under the prefix. `anc` is
+    /// [`Lpm::anchor`]'s answer for `prefix/depth` if the caller has it.
+    /// On error, everything it allocated is freed.
     fn build_pnode(
         &mut self,
         fib: u32,
         prefix: K,
         depth: u32,
         def: u32,
+        anc: Option<Anchor>,
     ) -> Result<Option<PNode>, LpmError> {
-        let Some(p) = self.alloc_pnode(fib, prefix, depth, Some(def))? else {
+        let Some(p) = self.alloc_pnode(fib, prefix, depth, Some(def), anc)? else {
             return Ok(None);
         };
         let b1 = p[2] as u32;
@@ -2918,7 +3045,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let at = b1 + i * PNODE_WORDS;
             let cdef = self.nodes.get(at + 2).ok_or(LpmError::Corrupt)? as u32;
             let cp = prefix.with_bits(depth, PSTRIDE, c);
-            let r = match self.build_pnode(fib, cp, depth + PSTRIDE, cdef) {
+            let r = match self.build_pnode(fib, cp, depth + PSTRIDE, cdef, None) {
                 Ok(Some(w)) => Ok(w),
                 Ok(None) => Err(LpmError::Corrupt),
                 Err(e) => Err(e),
@@ -2964,7 +3091,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// one (otherwise no route under `p` is longer than `depth`). Reads
     /// only the bitmap words it tests, not whole nodes: it runs on every
     /// accelerated update.
-    fn anchor(&self, fib: u32, p: K, depth: u32) -> Result<(u32, Option<(u32, u32)>), LpmError> {
+    fn anchor(&self, fib: u32, p: K, depth: u32) -> Result<Anchor, LpmError> {
         let Some(mut nref) = find_root(&self.nodes, self.rd.fib_base, self.rd.fib_mask, fib) else {
             return Ok((0, None));
         };
@@ -3143,8 +3270,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// ([`Lpm::paint_tbm`]), marks slots with longer routes as children,
     /// then allocates and fills its leaf block and a child block whose
     /// third words hold each child's default. `None` if no route under
-    /// the prefix is longer than `depth`. Not inlined: the 256-byte paint
-    /// buffer stays out of the recursion's frames.
+    /// the prefix is longer than `depth`. `anc`: as for
+    /// [`Lpm::build_pnode`]. Not inlined: the 256-byte paint buffer stays
+    /// out of the recursion's frames.
     #[inline(never)]
     fn alloc_pnode(
         &mut self,
@@ -3152,8 +3280,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         prefix: K,
         depth: u32,
         def: Option<u32>,
+        anc: Option<Anchor>,
     ) -> Result<Option<PNode>, LpmError> {
-        let (best, x) = self.anchor(fib, prefix, depth)?;
+        let (best, x) = match anc {
+            Some(a) => a,
+            None => self.anchor(fib, prefix, depth)?,
+        };
         let Some((xr, tx)) = x else {
             return Ok(None);
         };

@@ -1008,6 +1008,46 @@ fn leaf_change_in_place<K: TKey>(net: u128, full: u8) {
     probes(&t, [Some(9), Some(10), Some(10), None, Some(11), None]);
 }
 
+/// A route longer than a node's slots adds or drops only that node's
+/// child at its slot; a dropped child's slot then takes its own leaf
+/// (here a route of the slot's length), not the run before it. IPv4: a
+/// region root with a /24 and a /28 under it, and a /28 elsewhere so the
+/// root keeps a child; IPv6: the same in the depth-36 node (/42, /48).
+#[test]
+fn accel_child_dropped_slot_leaf() {
+    child_slot_leaf::<u32>(0x0a00_0000, 24);
+    child_slot_leaf::<u128>(0x2a00u128 << 112, 42);
+}
+
+fn child_slot_leaf<K: TKey>(net: u128, slot_len: u8) {
+    let bit = |b: u32| 1u128 << (K::BITS - 1 - b);
+    let k = |x: u128| K::from_u128(x);
+    let sl = u32::from(slot_len);
+    let mut t = new::<K>();
+    t.set_accel_threshold(1);
+    // Slot 1 of the node: a route of the slot's length with a longer one
+    // under it; slot 3: a longer route only.
+    let s1 = net | bit(sl - 1);
+    let s3 = net | bit(sl - 1) | bit(sl - 2);
+    t.insert(1, k(s1), slot_len, 7).unwrap();
+    t.insert(1, k(s1 | bit(sl + 3)), slot_len + 6, 8).unwrap();
+    t.insert(1, k(s3), slot_len + 6, 9).unwrap();
+    t.flush(1).unwrap();
+    let probes = |t: &T<K>, want: [Option<u32>; 4]| {
+        let at = [net, s1, s1 | bit(sl + 3), s3];
+        for (x, w) in at.into_iter().zip(want) {
+            assert_eq!(t.lookup(1, k(x | 1)), w, "{x:#x}");
+        }
+    };
+    probes(&t, [None, Some(7), Some(8), Some(9)]);
+    t.delete(1, k(s1 | bit(sl + 3)), slot_len + 6).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    probes(&t, [None, Some(7), Some(7), Some(9)]);
+    t.insert(1, k(s1 | bit(sl + 3)), slot_len + 6, 10).unwrap();
+    assert_eq!(t.accel_state(1), Some(0));
+    probes(&t, [None, Some(7), Some(10), Some(9)]);
+}
+
 /// The RouteViews tables against `prefix-trie`, with deletes and replaces.
 #[test]
 fn real_tables() {
