@@ -2211,6 +2211,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 Splice::Rebuild => {}
             }
         }
+        // The child on the prefix's path emptied (and was not rebuilt).
+        let mut gone = false;
         let (new, reused, lvl, blk, size) = loop {
             let size = match lvl.checked_sub(1) {
                 None => PNODE_WORDS,
@@ -2235,7 +2237,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
             let rebuilt = match spliced.take() {
                 Some(w) => Ok((Some(w), 0)),
-                None => self.rebuild_pnode(fib, pt, dt, &old, prefix, len),
+                None => self.rebuild_pnode(fib, pt, dt, &old, prefix, len, gone),
             };
             match rebuilt {
                 Ok((Some(w), reused)) => break (Some(w), reused, lvl, blk, size),
@@ -2244,6 +2246,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     // The node emptied: rebuild its parent instead.
                     self.nodes.free(blk, size);
                     lvl -= 1;
+                    gone = true;
                 }
                 Err(err) => {
                     self.nodes.free(blk, size);
@@ -2590,7 +2593,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// copied as they are, the others built again. Returns the new node
     /// (`None`: nothing under the prefix is longer than `depth`) and the
     /// slots whose children it reuses, for [`Lpm::retire_unused`] after
-    /// the publish. On error frees what it allocated.
+    /// the publish. `gone`: the child on `changed`'s path is known to
+    /// have emptied. On error frees what it allocated.
     #[allow(clippy::too_many_arguments)]
     fn rebuild_pnode(
         &mut self,
@@ -2600,6 +2604,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         old: &PNode,
         changed: K,
         len: u32,
+        gone: bool,
     ) -> Result<(Option<PNode>, u64), LpmError> {
         let end = depth + PSTRIDE;
         let c0 = changed.bits(depth, PSTRIDE);
@@ -2610,7 +2615,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         };
         let reach = |c: u32| c >= lo && c < hi;
         if len > end {
-            if let Some(done) = self.rechild_pnode(fib, prefix, depth, old, c0)? {
+            if let Some(done) = self.rechild_pnode(fib, prefix, depth, old, c0, gone)? {
                 return Ok((Some(done.0), done.1));
             }
         }
@@ -2678,7 +2683,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// PSTRIDE`): the node's leaves stand for routes of at most `depth +
     /// PSTRIDE` bits, so they stay, and only the child at `c0` is built
     /// again, added or dropped (its slot then takes its leaf, asked of
-    /// the Tree Bitmap). The other children are reused (returned as
+    /// the Tree Bitmap; with `gone`, the caller found it empty, and it is
+    /// dropped without a look). The other children are reused (returned as
     /// slots, as [`Lpm::rebuild_pnode`] does). `None`, with nothing
     /// allocated, when the node would be left without children (the
     /// caller then paints it, to find whether it is still needed).
@@ -2689,6 +2695,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         depth: u32,
         old: &PNode,
         c0: u32,
+        gone: bool,
     ) -> Result<Option<(PNode, u64)>, LpmError> {
         let end = depth + PSTRIDE;
         let bit = 1u64 << c0;
@@ -2703,8 +2710,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             *y = cdef;
         }
         let child = match anc.1 {
-            Some(_) => self.build_pnode(fib, cp, end, cdef, Some(anc))?,
-            None => None,
+            Some(_) if !gone => self.build_pnode(fib, cp, end, cdef, Some(anc))?,
+            _ => None,
         };
         let v = (old[0] & !bit) | if child.is_some() { bit } else { 0 };
         let lv = leaf_runs(&leaves, v);
