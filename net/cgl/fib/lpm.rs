@@ -1796,7 +1796,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     fn delete_at(
         &mut self,
         w: &Walk<K>,
-        st: Step,
+        st: Step<'_>,
         p: Pos,
         tk: &mut Taken,
     ) -> Result<u32, LpmError> {

@@ -4,8 +4,11 @@
 //!
 //! Each module here is the very file the kernel builds (pulled in with
 //! `#[path]`), so host tests, fuzzers and benchmarks exercise the code
-//! that runs in the kernel.
+//! that runs in the kernel. The kernel builds them with
+//! `-Wrust_2018_idioms`; so does this crate, so such warnings show here
+//! first.
 #![no_std]
+#![warn(rust_2018_idioms)]
 
 /// Event log ring arithmetic (`rust/cgl_core/ring.rs`).
 #[path = "../../../../../rust/cgl_core/ring.rs"]
