@@ -1959,6 +1959,18 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         Some(n)
     }
 
+    /// The accelerator's own answer for `key` in `fib` (the nexthop, or
+    /// `None` for no route), without the Tree Bitmap: `None` if `fib` has
+    /// no accelerator or it defers to the Tree Bitmap for `key` (a dirty
+    /// entry, or words it cannot read). With no dirty entry
+    /// ([`Lpm::accel_state`] `Some(0)`) every address gets an answer
+    /// here; anything else is a fault that [`Lpm::lookup`] would hide.
+    pub fn accel_lookup(&self, fib: u32, key: K) -> Option<Option<u32>> {
+        let (at, _) = find_slot(&self.nodes, self.rd.fib_base, self.rd.fib_mask, fib)?;
+        let d = (self.nodes.get(at.wrapping_add(1))? as u32).checked_sub(1)?;
+        dir_lookup(&self.nodes, d, key)
+    }
+
     /// Brings `fib`'s accelerator up to date: creates it if the FIB has
     /// reached the threshold ([`Lpm::set_accel_threshold`]) and rebuilds
     /// every dirty direct-table entry from the Tree Bitmap. Lookups are

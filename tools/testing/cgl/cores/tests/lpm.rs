@@ -542,13 +542,25 @@ fn run_accel<K: TKey>(ops: Vec<Op>, how: Vec<u8>) -> Result<(), TestCaseError> {
     let mut rng = XorShift(0xacce1);
     let check = |t: &T<K>, m: &Model, extra: u128, rng: &mut XorShift| {
         for (f, key) in probes::<K>(m, &[extra, rng.next() as u128], rng) {
+            let want = m.lookup::<K>(f, key);
             prop_assert_eq!(
                 t.lookup(f, K::from_u128(key)),
-                m.lookup::<K>(f, key),
+                want,
                 "fib {} key {:x}",
                 f,
                 key
             );
+            // A clean accelerator answers by itself: a lookup that fell
+            // back to the Tree Bitmap would hide a broken node.
+            if t.accel_state(f) == Some(0) {
+                prop_assert_eq!(
+                    t.accel_lookup(f, K::from_u128(key)),
+                    Some(want),
+                    "accelerator, fib {} key {:x}",
+                    f,
+                    key
+                );
+            }
         }
         Ok(())
     };
@@ -1103,6 +1115,11 @@ where
             );
             assert_eq!(t.lookup(2, k), want.map(|v| v - 1 + OFF2), "{k:?}");
             assert_eq!(t.lookup(3, k), None);
+            // A clean accelerator answers without the Tree Bitmap.
+            if t.accel_state(2) == Some(0) {
+                let got = t.accel_lookup(2, k);
+                assert_eq!(got, Some(want.map(|v| v - 1 + OFF2)), "{k:?}");
+            }
         }
     };
     // Tree Bitmap only, then accelerated.
