@@ -2494,28 +2494,28 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             // One slot (an IPv4 /24): split its run, costing the runs only.
             set_slot(old[1], &runs, set.trailing_zeros(), val, new).ok_or(LpmError::Corrupt)?
         } else {
-            let mut leaves = [0u32; 64];
-            let mut r = 0usize;
-            let mut cur = 0u32;
-            for (c, y) in (0u32..).zip(leaves.iter_mut()) {
+            // One pass: each slot's new leaf (the old run's, or `val`
+            // where spanned and not covered), and a run where it differs
+            // from the slot before.
+            let (mut lv, mut k) = (0u64, 0usize);
+            let (mut r, mut cur) = (0usize, 0u32);
+            let mut prev = None;
+            for c in 0..64u32 {
                 if (old[1] >> c) & 1 != 0 {
                     cur = runs.get(r).copied().ok_or(LpmError::Corrupt)?;
                     r += 1;
                 }
-                *y = if (set >> c) & 1 != 0 { val } else { cur };
-            }
-            let lv = leaf_runs(&leaves, 0);
-            let mut k = 0u32;
-            let mut rest = lv;
-            while rest != 0 {
-                let c = rest.trailing_zeros();
-                rest &= rest - 1;
-                if let (Some(y), Some(&v)) = (new.get_mut(k as usize), leaves.get(c as usize)) {
-                    *y = v;
+                let v = if (set >> c) & 1 != 0 { val } else { cur };
+                if prev != Some(v) {
+                    lv |= 1u64 << c;
+                    if let Some(y) = new.get_mut(k) {
+                        *y = v;
+                    }
+                    k += 1;
+                    prev = Some(v);
                 }
-                k += 1;
             }
-            (lv, k)
+            (lv, k as u32)
         };
         let changed = lv != old[1] || new.get(..nl as usize) != runs.get(..onl as usize);
         Ok(Some((lv, nl, changed)))
