@@ -899,6 +899,9 @@ fn short_in_place<K: TKey>(net: u128) {
         ];
         for (x, w) in at.into_iter().zip(want) {
             assert_eq!(t.lookup(1, a(x)), w, "{x:#x}");
+            if t.accel_state(1) == Some(0) {
+                assert_eq!(t.accel_lookup(1, a(x)), Some(w), "accelerator {x:#x}");
+            }
         }
     };
     t.insert(1, k(net), 16, 1).unwrap();
@@ -997,6 +1000,9 @@ fn leaf_change_in_place<K: TKey>(net: u128, full: u8) {
         ];
         for (x, w) in at.into_iter().zip(want) {
             assert_eq!(t.lookup(1, k(x | 1)), w, "{x:#x}");
+            if t.accel_state(1) == Some(0) {
+                assert_eq!(t.accel_lookup(1, k(x | 1)), Some(w), "accelerator {x:#x}");
+            }
         }
     };
     probes(&t, [Some(6), Some(5), Some(7), None, Some(8), None]);
@@ -1049,6 +1055,9 @@ fn child_slot_leaf<K: TKey>(net: u128, slot_len: u8) {
         let at = [net, s1, s1 | bit(sl + 3), s3];
         for (x, w) in at.into_iter().zip(want) {
             assert_eq!(t.lookup(1, k(x | 1)), w, "{x:#x}");
+            if t.accel_state(1) == Some(0) {
+                assert_eq!(t.accel_lookup(1, k(x | 1)), Some(w), "accelerator {x:#x}");
+            }
         }
     };
     probes(&t, [None, Some(7), Some(8), Some(9)]);
