@@ -2418,11 +2418,11 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             // Every slot equal: the parent takes a leaf instead.
             return Ok(Splice::Rebuild);
         }
-        let leaf = |i: usize| u64::from(new.get(i).copied().unwrap_or(0));
-        let inline = inline_leaves(&[0, lv, 0]);
         if !changed {
             return Ok(Splice::InPlace);
         }
+        let leaf = |i: usize| u64::from(new.get(i).copied().unwrap_or(0));
+        let inline = inline_leaves(&[0, lv, 0]);
         if lv == old[1] {
             let done = match (inline, leaf_block(old)) {
                 (true, _) => self
@@ -2478,18 +2478,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             set &= !self.covered_slots(nref, dd, prefix, len, depth)?;
         }
         let onl = old[1].count_ones();
-        let block = leaf_block(old);
-        let mut runs = [0u32; 64];
-        for (r, y) in (0u32..).zip(runs.iter_mut()).take(onl as usize) {
-            let w = match block {
-                Some((b0, _)) => self
-                    .nodes
-                    .get(b0.wrapping_add(r >> 1))
-                    .ok_or(LpmError::Corrupt)?,
-                None => old[2],
-            };
-            *y = (w >> ((r & 1) * 32)) as u32;
-        }
+        let runs = self.run_values(old)?;
         let (lv, nl) = if set.count_ones() == 1 {
             // One slot (an IPv4 /24): split its run, costing the runs only.
             set_slot(old[1], &runs, set.trailing_zeros(), val, new).ok_or(LpmError::Corrupt)?
@@ -2727,29 +2716,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         };
         let v = (old[0] & !bit) | if child.is_some() { bit } else { 0 };
         let lv = leaf_runs(&leaves, v);
-        let (nl, k) = (lv.count_ones(), v.count_ones());
-        let words = [nl.div_ceil(2), k * PNODE_WORDS];
-        let mut base = [0u32; 2];
-        for (i, &w) in words.iter().enumerate() {
-            if w == 0 {
-                continue;
-            }
-            match self.nodes.try_alloc(w) {
-                Ok(b) => base[i] = b,
-                Err(_) => {
-                    for (j, &b) in base.iter().enumerate().take(i) {
-                        if words[j] != 0 {
-                            self.nodes.free(b, words[j]);
-                        }
-                    }
-                    if let Some(c) = child {
-                        self.release_pnode(&c, false);
-                    }
-                    return Err(LpmError::NoMemory);
+        let (b0, b1) = match self.alloc_blocks(lv.count_ones(), v.count_ones()) {
+            Ok(b) => b,
+            Err(e) => {
+                if let Some(c) = child {
+                    self.release_pnode(&c, false);
                 }
+                return Err(e);
             }
-        }
-        let [b0, b1] = base;
+        };
         self.put_leaves(b0, &leaves, lv);
         let (ob1, ov) = (old[2] as u32, old[0]);
         let mut reused = 0u64;
@@ -2784,22 +2759,36 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         Ok(Some(([v, lv, u64::from(b1) | u64::from(b0) << 32], reused)))
     }
 
+    /// The value of each run of leaves of the node `p`, in slot order
+    /// (the first `p[1].count_ones()`), from its leaf block or third word.
+    fn run_values(&self, p: &PNode) -> Result<[u32; 64], LpmError> {
+        let block = leaf_block(p);
+        let mut runs = [0u32; 64];
+        for (r, y) in (0u32..)
+            .zip(runs.iter_mut())
+            .take(p[1].count_ones() as usize)
+        {
+            let w = match block {
+                Some((b0, _)) => self
+                    .nodes
+                    .get(b0.wrapping_add(r >> 1))
+                    .ok_or(LpmError::Corrupt)?,
+                None => p[2],
+            };
+            *y = (w >> ((r & 1) * 32)) as u32;
+        }
+        Ok(runs)
+    }
+
     /// The 64 leaves of the node `p`, expanded from its runs (a slot with
     /// a child reads as the run before it).
     fn expand_leaves(&self, p: &PNode) -> Result<[u32; 64], LpmError> {
-        let block = leaf_block(p);
+        let runs = self.run_values(p)?;
         let mut leaves = [0u32; 64];
-        let (mut r, mut cur) = (0u32, 0u32);
+        let (mut r, mut cur) = (0usize, 0u32);
         for (c, y) in (0u32..).zip(leaves.iter_mut()) {
             if (p[1] >> c) & 1 != 0 {
-                let w = match block {
-                    Some((b0, _)) => self
-                        .nodes
-                        .get(b0.wrapping_add(r >> 1))
-                        .ok_or(LpmError::Corrupt)?,
-                    None => p[2],
-                };
-                cur = (w >> ((r & 1) * 32)) as u32;
+                cur = runs.get(r).copied().ok_or(LpmError::Corrupt)?;
                 r += 1;
             }
             *y = cur;
@@ -2835,9 +2824,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             (b1, v.count_ones() * PNODE_WORDS),
             leaf_block(p).unwrap_or((0, 0)),
         ];
-        for (base, n) in blocks {
-            if n == 0 {
-            } else if retire {
+        for (base, n) in blocks.into_iter().filter(|&(_, n)| n != 0) {
+            if retire {
                 self.nodes.retire(base, n);
             } else {
                 self.nodes.free(base, n);
@@ -3332,26 +3320,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
             return Ok(Some([0, lv, w]));
         }
-        let b0 = if nl != 0 {
-            self.nodes
-                .try_alloc(nl.div_ceil(2))
-                .map_err(|_| LpmError::NoMemory)?
-        } else {
-            0
-        };
-        let b1 = if k != 0 {
-            match self.nodes.try_alloc(k * PNODE_WORDS) {
-                Ok(b) => b,
-                Err(_) => {
-                    if nl != 0 {
-                        self.nodes.free(b0, nl.div_ceil(2));
-                    }
-                    return Err(LpmError::NoMemory);
-                }
-            }
-        } else {
-            0
-        };
+        let (b0, b1) = self.alloc_blocks(nl, k)?;
         let mut i = 0u32;
         for (c, &v) in (0u32..).zip(leaves.iter()) {
             if (vec >> c) & 1 != 0 {
@@ -3364,6 +3333,30 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
         self.put_leaves(b0, &leaves, lv);
         Ok(Some([vec, lv, u64::from(b1) | u64::from(b0) << 32]))
+    }
+
+    /// A leaf block for `nl` runs and a child block for `k` children (0 for
+    /// none of either); nothing is left allocated on failure.
+    fn alloc_blocks(&mut self, nl: u32, k: u32) -> Result<(u32, u32), LpmError> {
+        let b0 = if nl != 0 {
+            self.nodes
+                .try_alloc(nl.div_ceil(2))
+                .map_err(|_| LpmError::NoMemory)?
+        } else {
+            0
+        };
+        if k == 0 {
+            return Ok((b0, 0));
+        }
+        match self.nodes.try_alloc(k * PNODE_WORDS) {
+            Ok(b1) => Ok((b0, b1)),
+            Err(_) => {
+                if nl != 0 {
+                    self.nodes.free(b0, nl.div_ceil(2));
+                }
+                Err(LpmError::NoMemory)
+            }
+        }
     }
 
     /// Writes the leaves of `leaves` that start a run (the bits of `lv`)

@@ -862,6 +862,21 @@ fn rebuilt_default<K: TKey>(net: u128, lens: [u8; 3], probes: &[(u128, u32)]) {
     }
 }
 
+/// Looks up `x | 1` for each `x` of `at` in `fib`: each must find its
+/// `want`, and so must the accelerator by itself when no entry is dirty
+/// ([`Lpm::lookup`] would hide an accelerator that cannot answer).
+fn assert_lookups<K: TKey>(t: &T<K>, fib: u32, at: &[u128], want: &[Option<u32>]) {
+    assert_eq!(at.len(), want.len());
+    let clean = t.accel_state(fib) == Some(0);
+    for (&x, &w) in at.iter().zip(want) {
+        let key = K::from_u128(x | 1);
+        assert_eq!(t.lookup(fib, key), w, "{x:#x}");
+        if clean {
+            assert_eq!(t.accel_lookup(fib, key), Some(w), "accelerator {x:#x}");
+        }
+    }
+}
+
 /// Routes of 18 bits or fewer change the direct entries they cover in
 /// place when those are leaves or roots without children (no dirty entry
 /// until a flush), and mark dirty only roots with children; the /19../24
@@ -875,7 +890,6 @@ fn accel_short_prefix_in_place() {
 fn short_in_place<K: TKey>(net: u128) {
     let bit = |b: u32| 1u128 << (K::BITS - 1 - b);
     let k = |x: u128| K::from_u128(x);
-    let a = |x: u128| K::from_u128(x | 1);
     let mut t = new::<K>();
     t.set_accel_threshold(1);
     // Entry net/18: a root with a /20 and a /24 in it; entry +bit(17): a
@@ -897,12 +911,7 @@ fn short_in_place<K: TKey>(net: u128) {
             net | bit(16) | bit(17), // the leaf entry
             net | bit(16) | bit(24), // beside the /25
         ];
-        for (x, w) in at.into_iter().zip(want) {
-            assert_eq!(t.lookup(1, a(x)), w, "{x:#x}");
-            if t.accel_state(1) == Some(0) {
-                assert_eq!(t.accel_lookup(1, a(x)), Some(w), "accelerator {x:#x}");
-            }
-        }
+        assert_lookups(t, 1, &at, &want);
     };
     t.insert(1, k(net), 16, 1).unwrap();
     assert_eq!(
@@ -998,12 +1007,7 @@ fn leaf_change_in_place<K: TKey>(net: u128, full: u8) {
             lone,
             lone | bit(f - 1),
         ];
-        for (x, w) in at.into_iter().zip(want) {
-            assert_eq!(t.lookup(1, k(x | 1)), w, "{x:#x}");
-            if t.accel_state(1) == Some(0) {
-                assert_eq!(t.accel_lookup(1, k(x | 1)), Some(w), "accelerator {x:#x}");
-            }
-        }
+        assert_lookups(t, 1, &at, &want);
     };
     probes(&t, [Some(6), Some(5), Some(7), None, Some(8), None]);
     nb.set(Some(0));
@@ -1053,12 +1057,7 @@ fn child_slot_leaf<K: TKey>(net: u128, slot_len: u8) {
     t.flush(1).unwrap();
     let probes = |t: &T<K>, want: [Option<u32>; 4]| {
         let at = [net, s1, s1 | bit(sl + 3), s3];
-        for (x, w) in at.into_iter().zip(want) {
-            assert_eq!(t.lookup(1, k(x | 1)), w, "{x:#x}");
-            if t.accel_state(1) == Some(0) {
-                assert_eq!(t.accel_lookup(1, k(x | 1)), Some(w), "accelerator {x:#x}");
-            }
-        }
+        assert_lookups(t, 1, &at, &want);
     };
     probes(&t, [None, Some(7), Some(8), Some(9)]);
     t.delete(1, k(s1 | bit(sl + 3)), slot_len + 6).unwrap();
