@@ -27,7 +27,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 
-use super::lpm::{AllocError, Arena, ArenaRead, DIR_BLOCK_WORDS};
+use super::lpm::{AllocError, Arena, ArenaRead, DIR_BLOCK_WORDS, DIR_PAGE_WORDS};
 
 /// log2 of the slots in a chunk.
 const CHUNK_SHIFT: u32 = 16;
@@ -44,10 +44,25 @@ const NONE: u32 = u32::MAX;
 /// blocks that grow by one slot per update (result blocks during a load)
 /// then reuse each other's memory instead of piling up.
 const CLASSES: usize = 2 * 10 + 2;
-/// The free list after the size classes: blocks of exactly
-/// `DIR_BLOCK_WORDS` slots (accelerator tables, made and dropped as FIBs
-/// grow and shrink).
+/// The free lists after the size classes: blocks of exactly
+/// `DIR_BLOCK_WORDS` slots (IPv4 accelerator tables, made and dropped as
+/// FIBs grow and shrink), then of exactly `DIR_PAGE_WORDS` (IPv6 tables'
+/// tops and pages).
 const BIG: usize = CLASSES;
+/// Free lists in all.
+const LISTS: usize = CLASSES + 2;
+
+/// The free list and size of a block of `n` slots, `None` for a big block
+/// of no list (made once, never recycled).
+fn list_of(n: u32) -> Option<(usize, u32)> {
+    match n {
+        0 => None,
+        DIR_BLOCK_WORDS => Some((BIG, n)),
+        DIR_PAGE_WORDS => Some((BIG + 1, n)),
+        n if n <= MAX_BLOCK => Some(class_of(n)),
+        _ => None,
+    }
+}
 
 /// The class index and size of a block of `n` slots (`1..=MAX_BLOCK`).
 fn class_of(n: u32) -> (usize, u32) {
@@ -163,8 +178,8 @@ impl<T: Slot> KArena<T> {
     /// An arena of at most `max_slots` slots (rounded up to whole chunks).
     pub(crate) fn new(max_slots: u32) -> Result<Self> {
         let chunks = max_slots.div_ceil(CHUNK).max(1) as usize;
-        let mut free = KVec::with_capacity(CLASSES, GFP_KERNEL)?;
-        free.extend_with(CLASSES + 1, NONE, GFP_KERNEL)?;
+        let mut free = KVec::with_capacity(LISTS, GFP_KERNEL)?;
+        free.extend_with(LISTS, NONE, GFP_KERNEL)?;
         Ok(Self {
             dir: KVec::with_capacity(chunks, GFP_KERNEL)?,
             nchunks: KBox::new(AtomicUsize::new(0), GFP_KERNEL)?,
@@ -291,13 +306,9 @@ impl<T: Slot> KArena<T> {
     }
 
     fn push_free(&mut self, base: u32, n: u32) {
-        let (class, size) = if n == DIR_BLOCK_WORDS {
-            (BIG, n)
-        } else if n == 0 || n > MAX_BLOCK {
+        let Some((class, size)) = list_of(n) else {
             self.leaked += 1;
             return;
-        } else {
-            class_of(n)
         };
         let Some(head) = self.free.get_mut(class) else {
             self.leaked += 1;
@@ -375,16 +386,10 @@ impl<T: Slot> Arena<T> for KArena<T> {
         if n == 0 {
             return Err(AllocError);
         }
-        // Small blocks are recycled by size class, accelerator tables by
-        // a list of their own; other big ones (the FIB table, made once)
-        // come from the top at their exact size.
-        let (class, size) = if n <= MAX_BLOCK {
-            class_of(n)
-        } else if n == DIR_BLOCK_WORDS {
-            (BIG, n)
-        } else {
-            (CLASSES + 1, n)
-        };
+        // Small blocks are recycled by size class, accelerator tables and
+        // pages by lists of their own; other big ones (the FIB table, made
+        // once) come from the top at their exact size.
+        let (class, size) = list_of(n).unwrap_or((LISTS, n));
         let head = self.free.get(class).copied().unwrap_or(NONE);
         if head != NONE {
             let p = self.slot_ptr(head).ok_or(AllocError)?;

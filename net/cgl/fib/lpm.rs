@@ -13,8 +13,8 @@
 //!
 //! A FIB with many routes also gets a lookup accelerator ([`Lpm::flush`],
 //! [`Lpm::set_accel_threshold`]): a Poptrie-style compiled copy (a direct
-//! table on the first [`DIR_BITS`] bits, then 64-ary popcount nodes with
-//! leaf pushing) that [`Lpm::lookup`] and [`Reader::lookup`] use, rebuilt
+//! table on the first [`Key::DIR_BITS`] bits, then 64-ary popcount nodes
+//! with leaf pushing) that [`Lpm::lookup`] and [`Reader::lookup`] use, rebuilt
 //! per direct-table entry from the Tree Bitmap after updates; see the
 //! accelerator section below.
 //!
@@ -196,10 +196,18 @@ pub trait Key: Copy + Eq + core::fmt::Debug {
     /// The first `depth` bits of `self`, then the `n` low bits of `c`,
     /// then zeros (bits of `c` past the end of the key are dropped).
     fn with_bits(self, depth: u32, n: u32, c: u32) -> Self;
+    /// Key bits an accelerator's direct table resolves: its region roots
+    /// sit at this depth.
+    const DIR_BITS: u32;
+    /// Key bits of the first level of a two-level direct table (0: one
+    /// level of `DIR_BITS`). Either is 0 or 12..=24.
+    const TOP_BITS: u32;
 }
 
 impl Key for u32 {
     const BITS: u32 = 32;
+    const DIR_BITS: u32 = 18;
+    const TOP_BITS: u32 = 0;
     #[inline(always)]
     fn chunk(self, depth: u32) -> u32 {
         self.checked_shr(24u32.wrapping_sub(depth)).unwrap_or(0) & 0xff
@@ -234,6 +242,11 @@ impl Key for u32 {
 
 impl Key for u128 {
     const BITS: u32 = 128;
+    // IPv6 routes sit in a few /12s (2001::/12, 2400::/12, 2a00::/12 and
+    // the like): a two-level table reaches depth 24, where a /48 is four
+    // accelerator levels down, with pages only where routes are.
+    const DIR_BITS: u32 = 24;
+    const TOP_BITS: u32 = 12;
     #[inline(always)]
     fn chunk(self, depth: u32) -> u32 {
         (self.checked_shr(120u32.wrapping_sub(depth)).unwrap_or(0) & 0xff) as u32
@@ -360,9 +373,16 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 //
 // A FIB with many routes gets, on top of its Tree Bitmap, a read-only
 // compiled copy built for lookups (Poptrie: Asai and Ohara, SIGCOMM
-// 2015): a direct table indexed by the first `DIR_BITS` key bits, whose
-// entry is either the answer (leaf-pushed) or a node of a 64-ary trie
-// whose levels consume 6 bits each. A node is three words: the child
+// 2015): a direct table indexed by the first `DIR_BITS` key bits (18
+// for IPv4, 24 for IPv6), whose entry is either the answer (leaf-pushed)
+// or a node of a 64-ary trie whose levels consume 6 bits each.
+// IPv6's table has two levels of 12 bits: a top entry is a leaf for its
+// whole /12, or the index of a page of 4,096 entries. Only a /12 with a
+// route longer than /12 has a page, so the table costs 17 KiB plus 17
+// KiB per such /12 (13 pages for the 2015 table) instead of the 64 MiB a
+// flat 24-bit one would; the top is small enough to stay in L1, and a
+// /48 is four nodes below a page entry instead of five below an 18-bit
+// entry. A top entry marked dirty stands for its whole /12. A node is three words: the child
 // bitmap, the leaf bitmap (a bit where a run of equal leaves starts),
 // and the indexes of its contiguous child and leaf blocks; child and leaf
 // are found by popcount. A region root without children (most of them:
@@ -392,20 +412,57 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // dirty (readers then fall back to the Tree Bitmap for those addresses)
 // and [`Lpm::flush`] rebuilds dirty entries, each published with one
 // store. Whatever fails is left dirty: lookups stay right, only slower.
+// An IPv6 /12 without a page gets one before a route longer than /12 is
+// added in it (a page-less slot's one leaf must never hide such a
+// route); with no memory for the page the whole /12 is marked dirty.
+// Pages stay until the accelerator goes.
 
-/// Key bits resolved by an accelerated FIB's direct table.
-pub const DIR_BITS: u32 = 18;
 /// Key bits per accelerator node.
 const PSTRIDE: u32 = 6;
-/// Direct-table words (two 32-bit entries per word).
-const DIR_WORDS: u32 = 1 << (DIR_BITS - 1);
-/// Dirty bitmap words (one bit per entry).
-const DIRTY_WORDS: u32 = 1 << (DIR_BITS - 6);
-/// Dirty summary words (one bit per dirty bitmap word).
-const SUMMARY_WORDS: u32 = 1 << (DIR_BITS - 12);
-/// Node-arena words of one accelerated FIB's block: direct table, dirty
-/// bitmap, summary. Arenas should recycle blocks of exactly this size.
-pub const DIR_BLOCK_WORDS: u32 = DIR_WORDS + DIRTY_WORDS + SUMMARY_WORDS;
+
+/// Layout of a direct-table block of `bits` entry bits (12..=24): the
+/// entries, two 32-bit ones a word; a dirty bitmap, one bit per entry;
+/// a summary, one bit per dirty bitmap word. Returns the word offsets of
+/// the bitmap and the summary, and the block's size in words.
+const fn dir_layout(bits: u32) -> (u32, u32, u32) {
+    let bm = 1 << (bits - 1);
+    let sm = bm + (1 << (bits - 6));
+    (bm, sm, sm + (1 << (bits - 12)))
+}
+
+/// Node-arena words of an IPv4 accelerator's direct table (18 bits:
+/// entries, dirty bitmap, summary). Arenas should recycle blocks of
+/// exactly this size.
+pub const DIR_BLOCK_WORDS: u32 = dir_layout(<u32 as Key>::DIR_BITS).2;
+/// Node-arena words of an IPv6 accelerator's top table and of each of
+/// its pages (12 bits each). Arenas should recycle blocks of exactly
+/// this size too.
+pub const DIR_PAGE_WORDS: u32 = dir_layout(<u128 as Key>::TOP_BITS).2;
+const _: () = assert!(
+    <u128 as Key>::DIR_BITS - <u128 as Key>::TOP_BITS == <u128 as Key>::TOP_BITS
+        && <u32 as Key>::TOP_BITS == 0
+);
+
+/// Entry bits of the block the FIB's accelerator word points to: the
+/// whole direct table, or the top of a two-level one.
+fn root_bits<K: Key>() -> u32 {
+    if K::TOP_BITS == 0 {
+        K::DIR_BITS
+    } else {
+        K::TOP_BITS
+    }
+}
+
+/// Entry bits of a page of a two-level direct table.
+fn page_bits<K: Key>() -> u32 {
+    K::DIR_BITS - K::TOP_BITS
+}
+
+/// Entry `i` (two to a word) of the direct-table word `w`.
+fn half(w: u64, i: u32) -> u32 {
+    (w >> ((i & 1) * 32)) as u32
+}
+
 /// Direct-table entry: a region root (index in the [`E_INDEX`] bits)
 /// rather than a leaf.
 const E_NODE: u32 = 1 << 31;
@@ -422,7 +479,7 @@ const E_DIRTY: u32 = u32::MAX;
 pub const MAX_NEXTHOP: u32 = E_NODE - 2;
 /// Words per accelerator node.
 const PNODE_WORDS: u32 = 3;
-/// Most accelerator node levels under a direct entry (IPv6: depths 18 to
+/// Most accelerator node levels under a direct entry (IPv6: depths 24 to
 /// 126).
 const MAX_PLEVELS: usize = 20;
 /// Accelerator word of a FIB slot: some entry is dirty.
@@ -436,9 +493,13 @@ const ACC_COUNT: u64 = 0x7fff_ffff << 32;
 /// Tree Bitmap").
 #[inline(always)]
 fn dir_lookup<K: Key, N: ArenaRead<u64>>(nodes: &N, dir: u32, key: K) -> Option<Option<u32>> {
-    let e = key.bits(0, DIR_BITS);
-    let w = nodes.get(dir.wrapping_add(e >> 1))?;
-    let ent = (w >> ((e & 1) * 32)) as u32;
+    let mut e = key.bits(0, root_bits::<K>());
+    let mut ent = half(nodes.get(dir.wrapping_add(e >> 1))?, e);
+    if K::TOP_BITS != 0 && ent & E_NODE != 0 && ent != E_DIRTY {
+        // A page of a two-level table.
+        e = key.bits(K::TOP_BITS, page_bits::<K>());
+        ent = half(nodes.get((ent & E_INDEX).wrapping_add(e >> 1))?, e);
+    }
     if ent & E_NODE == 0 {
         return Some(ent.checked_sub(1));
     }
@@ -447,13 +508,13 @@ fn dir_lookup<K: Key, N: ArenaRead<u64>>(nodes: &N, dir: u32, key: K) -> Option<
     }
     let mut n = ent & E_INDEX;
     if ent & E_LEAF != 0 {
-        let c = key.bits(DIR_BITS, PSTRIDE);
+        let c = key.bits(K::DIR_BITS, PSTRIDE);
         let l = nodes.get(n)?;
         let r = (l & (u64::MAX >> (63 - c))).count_ones().wrapping_sub(1);
         let lw = nodes.get(n.wrapping_add(1).wrapping_add(r >> 1))?;
         return Some(((lw >> ((r & 1) * 32)) as u32).checked_sub(1));
     }
-    let mut depth = DIR_BITS;
+    let mut depth = K::DIR_BITS;
     while depth < K::BITS {
         let c = key.bits(depth, PSTRIDE);
         let v = nodes.get(n)?;
@@ -1445,15 +1506,23 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let (results, mut words) = self.subtree(tag - 2, false)?;
         let acc = self.nodes.get(self.acc_at(at)).ok_or(LpmError::Corrupt)?;
         if let Some(d) = (acc as u32).checked_sub(1) {
-            words += u64::from(DIR_BLOCK_WORDS);
-            for wi in 0..DIR_WORDS {
-                let x = self.nodes.get(d + wi).ok_or(LpmError::Corrupt)?;
-                for ent in [x as u32, (x >> 32) as u32] {
-                    if ent & E_NODE != 0 && ent != E_DIRTY {
-                        let (p, size) = self.root(ent).ok_or(LpmError::Corrupt)?;
-                        words += u64::from(size);
-                        if ent & E_LEAF == 0 {
-                            words += self.pnode_words(&p, 0);
+            words += u64::from(dir_layout(root_bits::<K>()).2);
+            for k in 0..Self::entry_blocks() {
+                let Some(b) = self.entry_block(d, k) else {
+                    continue;
+                };
+                if K::TOP_BITS != 0 {
+                    words += u64::from(Self::entry_block_words());
+                }
+                for wi in 0..dir_layout(Self::entry_bits()).0 {
+                    let x = self.nodes.get(b + wi).ok_or(LpmError::Corrupt)?;
+                    for ent in [x as u32, (x >> 32) as u32] {
+                        if ent & E_NODE != 0 && ent != E_DIRTY {
+                            let (p, size) = self.root(ent).ok_or(LpmError::Corrupt)?;
+                            words += u64::from(size);
+                            if ent & E_LEAF == 0 {
+                                words += self.pnode_words(&p, 0);
+                            }
                         }
                     }
                 }
@@ -1922,8 +1991,9 @@ fn leaf_block(p: &PNode) -> Option<(u32, u32)> {
 
 // ---- Direct-pointing accelerator (write side) ----
 impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
-    /// FIBs with at least `routes` routes get an accelerator (about
-    /// 1.06 MiB of node arena plus its nodes) on their next
+    /// FIBs with at least `routes` routes get an accelerator (IPv4:
+    /// 1.06 MiB of node arena plus its nodes; IPv6: 17 KiB, 17 KiB more
+    /// per /12 holding a route longer than /12, plus nodes) on their next
     /// [`Lpm::flush`]; one that falls below half of it, or to no route,
     /// loses it (at the update, or at the next flush after the threshold
     /// was raised). `u32::MAX` (the default) turns accelerators off
@@ -1952,9 +2022,21 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return None;
         }
         let d = (self.nodes.get(self.acc_at(at))? as u32).checked_sub(1)?;
-        let mut n = 0;
-        for i in 0..DIRTY_WORDS {
-            n += self.nodes.get(d + DIR_WORDS + i)?.count_ones();
+        let (bm, sm, _) = dir_layout(Self::entry_bits());
+        let mut n = 0u32;
+        for k in 0..Self::entry_blocks() {
+            match self.entry_block(d, k) {
+                Some(b) => {
+                    for i in bm..sm {
+                        n = n.saturating_add(self.nodes.get(b + i)?.count_ones());
+                    }
+                }
+                // A dirty slot of a two-level table: all its entries.
+                None if half(self.nodes.get(d + (k >> 1))?, k) == E_DIRTY => {
+                    n = n.saturating_add(1 << page_bits::<K>());
+                }
+                None => {}
+            }
         }
         Some(n)
     }
@@ -2004,23 +2086,22 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             if !create || (acc & ACC_COUNT) >> 32 < u64::from(self.accel_min) {
                 return Ok(());
             }
-            let d = self
-                .nodes
-                .try_alloc(DIR_BLOCK_WORDS)
-                .map_err(|_| LpmError::NoMemory)?;
-            if d >= E_NODE - DIR_BLOCK_WORDS {
-                self.nodes.free(d, DIR_BLOCK_WORDS);
+            // Every entry (or top slot) dirty, and all their bits set.
+            let size = dir_layout(root_bits::<K>()).2;
+            let d = self.nodes.try_alloc(size).map_err(|_| LpmError::NoMemory)?;
+            if d >= E_NODE - size {
+                self.nodes.free(d, size);
                 return Err(LpmError::NoMemory);
             }
-            for i in 0..DIR_BLOCK_WORDS {
+            for i in 0..size {
                 if !self.nodes.set(d + i, u64::MAX) {
-                    self.nodes.free(d, DIR_BLOCK_WORDS);
+                    self.nodes.free(d, size);
                     return Err(LpmError::Corrupt);
                 }
             }
             acc = (acc & ACC_COUNT) | ACC_DIRTY | u64::from(d + 1);
             if !self.nodes.publish(aa, acc) {
-                self.nodes.free(d, DIR_BLOCK_WORDS);
+                self.nodes.free(d, size);
                 return Err(LpmError::Corrupt);
             }
         }
@@ -2032,15 +2113,39 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return Ok(());
         }
         let d = (acc as u32).wrapping_sub(1);
-        let (bm, sm) = (d + DIR_WORDS, d + DIR_WORDS + DIRTY_WORDS);
-        for si in 0..SUMMARY_WORDS {
+        self.flush_block(fib, d, d, (K::TOP_BITS == 0).then_some(0))?;
+        self.nodes.set(aa, acc & !ACC_DIRTY);
+        Ok(())
+    }
+
+    /// Rebuilds the dirty entries of the block at `b` of the direct table
+    /// at `d`: entries `first..` (the table, or a page of a two-level
+    /// one), or, for `None`, the flagged slots of a two-level table's top.
+    /// On error what is left stays flagged for the next flush.
+    fn flush_block(
+        &mut self,
+        fib: u32,
+        d: u32,
+        b: u32,
+        first: Option<u32>,
+    ) -> Result<(), LpmError> {
+        let bits = match first {
+            Some(_) => Self::entry_bits(),
+            None => K::TOP_BITS,
+        };
+        let (bm, sm, _) = dir_layout(bits);
+        let (bm, sm) = (b + bm, b + sm);
+        for si in 0..1u32 << (bits - 12) {
             let mut sw = self.nodes.get(sm + si).ok_or(LpmError::Corrupt)?;
             while sw != 0 {
                 let bi = si * 64 + sw.trailing_zeros();
                 let mut bw = self.nodes.get(bm + bi).ok_or(LpmError::Corrupt)?;
                 while bw != 0 {
-                    let e = bi * 64 + bw.trailing_zeros();
-                    let r = self.rebuild_entry(fib, d, e);
+                    let i = bi * 64 + bw.trailing_zeros();
+                    let r = match first {
+                        Some(e0) => self.rebuild_entry(fib, d, e0 + i),
+                        None => self.flush_slot(fib, d, i),
+                    };
                     if r.is_err() {
                         // Keep what is left dirty for the next flush.
                         self.nodes.set(bm + bi, bw);
@@ -2054,8 +2159,46 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
             self.nodes.set(sm + si, 0);
         }
-        self.nodes.set(aa, acc & !ACC_DIRTY);
         Ok(())
+    }
+
+    /// Brings flagged slot `t` of the two-level table at `d` up to date:
+    /// a dirty slot becomes one leaf if no route in it is longer than the
+    /// top's bits, else gets a page of dirty entries; then the dirty
+    /// entries of its page are rebuilt.
+    fn flush_slot(&mut self, fib: u32, d: u32, t: u32) -> Result<(), LpmError> {
+        let top = half(self.nodes.get(d + (t >> 1)).ok_or(LpmError::Corrupt)?, t);
+        let page = if top == E_DIRTY {
+            let p = K::ZERO.with_bits(0, K::TOP_BITS, t);
+            if !self.has_longer(fib, p, K::TOP_BITS)? {
+                let v = self.anchor(fib, p, K::TOP_BITS)?.0;
+                return match self.put_half(d, t, v) {
+                    true => Ok(()),
+                    false => Err(LpmError::Corrupt),
+                };
+            }
+            self.make_page(d, t, E_DIRTY)?
+        } else if top & E_NODE != 0 {
+            top & E_INDEX
+        } else {
+            return Ok(());
+        };
+        self.flush_block(fib, d, page, Some(t << page_bits::<K>()))
+    }
+
+    /// Whether `fib` has a route longer than `len` under `p/len`.
+    fn has_longer(&self, fib: u32, p: K, len: u32) -> Result<bool, LpmError> {
+        if self.anchor(fib, p, len)?.1.is_none() {
+            return Ok(false);
+        }
+        // The first route after `p/len` in walk order is under it, if
+        // any route longer than `len` is.
+        let mut found = false;
+        self.walk(fib, Some((p, len as u8)), |q, l, _| {
+            found = u32::from(l) > len && q.mask(len) == p;
+            false
+        })?;
+        Ok(found)
     }
 
     /// Node-arena index of the accelerator word of the FIB slot at `at`
@@ -2076,9 +2219,10 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         n
     }
 
-    /// After a change of `prefix/len` in the FIB slot at `at`: marks the
-    /// direct-table entries it covers dirty. Anything unexpected drops the
-    /// accelerator (lookups fall back to the Tree Bitmap).
+    /// After a change of `prefix/len` in the FIB slot at `at`: brings the
+    /// direct-table entries it covers up to date, or marks them dirty.
+    /// Anything unexpected drops the accelerator (lookups fall back to the
+    /// Tree Bitmap).
     fn touch(&mut self, fib: u32, at: u32, prefix: K, len: u8) {
         let aa = self.acc_at(at);
         let Some(acc) = self.nodes.get(aa) else {
@@ -2087,32 +2231,77 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let Some(d) = (acc as u32).checked_sub(1) else {
             return;
         };
-        let e0 = prefix.bits(0, DIR_BITS);
-        if u32::from(len) > DIR_BITS {
+        let len = u32::from(len);
+        let e0 = prefix.bits(0, K::DIR_BITS);
+        let pb = page_bits::<K>();
+        if K::TOP_BITS != 0 && len > K::TOP_BITS {
+            // A slot with a route longer than the top's bits has a page
+            // (a slot without one reads as one leaf): give it one now, or
+            // leave the whole slot dirty.
+            let t = e0 >> pb;
+            match self.nodes.get(d.wrapping_add(t >> 1)).map(|w| half(w, t)) {
+                None => {
+                    self.drop_accel(at);
+                    return;
+                }
+                Some(top) if top & E_NODE == 0 => {
+                    if self.make_page(d, t, top).is_err() {
+                        if self.mark_slot(d, t).is_none() {
+                            self.drop_accel(at);
+                        } else {
+                            self.nodes.publish(aa, acc | ACC_DIRTY);
+                        }
+                        return;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if len > K::DIR_BITS {
             // One entry: rebuild in place what the prefix reaches, or the
             // whole (small) region if it has no node yet.
-            let ent = self
-                .nodes
-                .get(d.wrapping_add(e0 >> 1))
-                .map(|w| (w >> ((e0 & 1) * 32)) as u32);
-            let done = match ent {
+            let done = match self.entry(d, e0) {
                 Some(E_DIRTY) | None => false,
-                Some(x) if x & E_NODE != 0 => self
-                    .update_path(fib, d, e0, x, prefix, u32::from(len))
-                    .is_ok(),
+                Some(x) if x & E_NODE != 0 => self.update_path(fib, d, e0, x, prefix, len).is_ok(),
                 Some(_) => self.rebuild_entry(fib, d, e0).is_ok(),
             };
             if done {
                 return;
             }
         }
-        let n = 1u32 << DIR_BITS.saturating_sub(len as u32);
+        let end = e0.saturating_add(1u32 << K::DIR_BITS.saturating_sub(len));
         let mut dirty = false;
-        for e in e0..e0.saturating_add(n) {
+        let mut e = e0;
+        while e < end {
+            if K::TOP_BITS != 0 && len <= K::TOP_BITS {
+                // Whole slots: one without a page (no route in it is
+                // longer than the top's bits) takes its new leaf at once.
+                let t = e >> pb;
+                let Some(top) = self.nodes.get(d.wrapping_add(t >> 1)).map(|w| half(w, t)) else {
+                    self.drop_accel(at);
+                    return;
+                };
+                if top & E_NODE == 0 || top == E_DIRTY {
+                    let p = K::ZERO.with_bits(0, K::TOP_BITS, t);
+                    let ok = top == E_DIRTY
+                        || matches!(self.anchor(fib, p, K::TOP_BITS),
+                                    Ok((v, _)) if v == top || self.put_half(d, t, v));
+                    if !ok {
+                        if self.mark_slot(d, t).is_none() {
+                            self.drop_accel(at);
+                            return;
+                        }
+                        dirty = true;
+                    }
+                    e = e.saturating_add(1 << pb);
+                    continue;
+                }
+            }
             // A shorter prefix changes each entry's longest route of at
             // most DIR_BITS bits: in place where the entry is a leaf or a
             // root without children, else rebuilt on the next flush.
-            if u32::from(len) <= DIR_BITS && self.update_entry(fib, d, e, prefix).unwrap_or(false) {
+            if len <= K::DIR_BITS && self.update_entry(fib, d, e, prefix).unwrap_or(false) {
+                e += 1;
                 continue;
             }
             if self.mark_entry(d, e).is_none() {
@@ -2120,6 +2309,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 return;
             }
             dirty = true;
+            e += 1;
         }
         if dirty {
             self.nodes.publish(aa, acc | ACC_DIRTY);
@@ -2137,19 +2327,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// rebuilt (dirty, a root with children, or a root whose leaves would
     /// all be equal).
     fn update_entry(&mut self, fib: u32, d: u32, e: u32, key: K) -> Result<bool, LpmError> {
-        let ent = self
-            .nodes
-            .get(d.wrapping_add(e >> 1))
-            .map(|w| (w >> ((e & 1) * 32)) as u32)
-            .ok_or(LpmError::Corrupt)?;
-        let ep = key.with_bits(0, DIR_BITS, e);
+        let ent = self.entry(d, e).ok_or(LpmError::Corrupt)?;
+        let ep = key.with_bits(0, K::DIR_BITS, e);
         if ent == E_DIRTY {
             return Ok(false);
         }
         if ent & E_NODE != 0 {
-            return self.update_slots(fib, d, e, ent, ep, DIR_BITS);
+            return self.update_slots(fib, d, e, ent, ep, K::DIR_BITS);
         }
-        let v = self.anchor(fib, ep, DIR_BITS)?.0;
+        let v = self.anchor(fib, ep, K::DIR_BITS)?.0;
         Ok(v == ent || self.publish_entry(d, e, v))
     }
 
@@ -2170,14 +2356,14 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         prefix: K,
         len: u32,
     ) -> Result<(), LpmError> {
-        if len <= DIR_BITS + PSTRIDE && self.update_slots(fib, d, e, rent, prefix, len)? {
+        if len <= K::DIR_BITS + PSTRIDE && self.update_slots(fib, d, e, rent, prefix, len)? {
             return Ok(());
         }
         let root = rent & E_INDEX;
         let (root_w, rsize) = self.root(rent).ok_or(LpmError::Corrupt)?;
         let mut path = [(0u32, [0u64; 3]); MAX_PLEVELS];
         let mut n = 0usize;
-        let (mut idx, mut depth) = (root, DIR_BITS);
+        let (mut idx, mut depth) = (root, K::DIR_BITS);
         loop {
             let w = if n == 0 {
                 root_w
@@ -2216,7 +2402,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let mut spliced = None;
         if lvl > 0 {
             let (at, old) = *path.get(lvl).ok_or(LpmError::Corrupt)?;
-            let dt = DIR_BITS + lvl as u32 * PSTRIDE;
+            let dt = K::DIR_BITS + lvl as u32 * PSTRIDE;
             match self.splice_pnode(fib, dt, at, &old, prefix, len)? {
                 Splice::InPlace => return Ok(()),
                 Splice::New(w) => spliced = Some(w),
@@ -2244,7 +2430,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     return Err(LpmError::NoMemory);
                 }
             };
-            let dt = DIR_BITS + lvl as u32 * PSTRIDE;
+            let dt = K::DIR_BITS + lvl as u32 * PSTRIDE;
             let pt = prefix.mask(dt);
             let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
             let rebuilt = match spliced.take() {
@@ -2269,7 +2455,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let old = path.get(lvl).ok_or(LpmError::Corrupt)?.1;
         if let Some(up) = lvl.checked_sub(1) {
             let (pidx, pw) = *path.get(up).ok_or(LpmError::Corrupt)?;
-            let c = prefix.bits(DIR_BITS + up as u32 * PSTRIDE, PSTRIDE);
+            let c = prefix.bits(K::DIR_BITS + up as u32 * PSTRIDE, PSTRIDE);
             let k = pw[0].count_ones();
             // The path went through slot `c`: its bit is set.
             let r = (pw[0] & (u64::MAX >> (63 - c)))
@@ -2314,7 +2500,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             }
             None => {
                 self.nodes.free(blk, size);
-                self.anchor(fib, prefix.mask(DIR_BITS), DIR_BITS)?.0
+                self.anchor(fib, prefix.mask(K::DIR_BITS), K::DIR_BITS)?.0
             }
         };
         if !self.publish_entry(d, e, ent) {
@@ -2350,7 +2536,8 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return Ok(false);
         }
         let mut new = [0u32; 64];
-        let Some((lv, nl, changed)) = self.spliced(fib, &old, DIR_BITS, prefix, len, &mut new)?
+        let Some((lv, nl, changed)) =
+            self.spliced(fib, &old, K::DIR_BITS, prefix, len, &mut new)?
         else {
             return Ok(false);
         };
@@ -2847,12 +3034,37 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
     }
 
-    /// Sets entry `e` of the direct table at `d` to `ent` with the one
-    /// store that readers see (the other entry of the word is kept).
-    /// `false` if the table is not where `d` says.
-    fn publish_entry(&mut self, d: u32, e: u32, ent: u32) -> bool {
-        let wi = d.wrapping_add(e >> 1);
-        let sh = (e & 1) * 32;
+    /// Where entry `e` of the direct table at `d` is: `Ok((b, i))` for
+    /// entry `i` of the block of entries at `b` (the table itself, or a
+    /// page of a two-level one), or `Err(top)` for a slot of a two-level
+    /// table without a page, all of whose entries read as its top entry
+    /// `top` (a leaf, or [`E_DIRTY`]). `None` if `d` holds no table.
+    fn entry_loc(&self, d: u32, e: u32) -> Option<Result<(u32, u32), u32>> {
+        if K::TOP_BITS == 0 {
+            return Some(Ok((d, e)));
+        }
+        let pb = page_bits::<K>();
+        let t = e >> pb;
+        let top = half(self.nodes.get(d.checked_add(t >> 1)?)?, t);
+        if top & E_NODE != 0 && top != E_DIRTY {
+            return Some(Ok((top & E_INDEX, e & ((1 << pb) - 1))));
+        }
+        Some(Err(top))
+    }
+
+    /// Entry `e` of the direct table at `d`.
+    fn entry(&self, d: u32, e: u32) -> Option<u32> {
+        match self.entry_loc(d, e)? {
+            Ok((b, i)) => Some(half(self.nodes.get(b.checked_add(i >> 1)?)?, i)),
+            Err(top) => Some(top),
+        }
+    }
+
+    /// Sets entry `i` of the block of entries at `b` to `ent` with the
+    /// one store that readers see (the other entry of the word is kept).
+    fn put_half(&mut self, b: u32, i: u32, ent: u32) -> bool {
+        let wi = b.wrapping_add(i >> 1);
+        let sh = (i & 1) * 32;
         match self.nodes.get(wi) {
             Some(w) => {
                 let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(ent) << sh);
@@ -2862,30 +3074,121 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         }
     }
 
+    /// Sets entry `e` of the direct table at `d` to `ent` with the one
+    /// store that readers see. A slot of a two-level table without a page
+    /// gets one first if `ent` differs from its leaf. `false` if that
+    /// finds no memory, the slot is dirty, or the table is not where `d`
+    /// says.
+    fn publish_entry(&mut self, d: u32, e: u32, ent: u32) -> bool {
+        let pb = page_bits::<K>();
+        match self.entry_loc(d, e) {
+            Some(Ok((b, i))) => self.put_half(b, i, ent),
+            Some(Err(top)) if top == ent => true,
+            Some(Err(top)) if top != E_DIRTY => match self.make_page(d, e >> pb, top) {
+                Ok(p) => self.put_half(p, e & ((1 << pb) - 1), ent),
+                Err(_) => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Gives slot `t` of the two-level table at `d`, whose entries all
+    /// read as `top`, a page of entries equal to `top` and publishes it in
+    /// the slot. A page of [`E_DIRTY`] entries has them all marked dirty.
+    /// Returns the page's index; on error nothing changed.
+    fn make_page(&mut self, d: u32, t: u32, top: u32) -> Result<u32, LpmError> {
+        let (bm, _, size) = dir_layout(page_bits::<K>());
+        let p = self.alloc_root(size)?;
+        let fill = u64::from(top) | u64::from(top) << 32;
+        let bits = if top == E_DIRTY { u64::MAX } else { 0 };
+        let filled = (0..size).all(|i| self.nodes.set(p + i, if i < bm { fill } else { bits }));
+        if !filled || !self.put_half(d, t, E_NODE | p) {
+            self.nodes.free(p, size);
+            return Err(LpmError::Corrupt);
+        }
+        Ok(p)
+    }
+
+    /// Sets bit `i` of the dirty bitmap, and its summary bit, of the
+    /// block of `bits` entry bits at `b`.
+    fn set_dirty(&mut self, b: u32, bits: u32, i: u32) -> Option<()> {
+        let (bm, sm, _) = dir_layout(bits);
+        let bi = b.checked_add(bm + (i >> 6))?;
+        let w = self.nodes.get(bi)?;
+        self.nodes.set(bi, w | 1u64 << (i & 63)).then_some(())?;
+        let si = b.checked_add(sm + (i >> 12))?;
+        let w = self.nodes.get(si)?;
+        self.nodes
+            .set(si, w | 1u64 << ((i >> 6) & 63))
+            .then_some(())
+    }
+
+    /// Marks slot `t` of the two-level table at `d`, which has no page,
+    /// dirty as a whole (readers ask the Tree Bitmap for all of it).
+    fn mark_slot(&mut self, d: u32, t: u32) -> Option<()> {
+        self.put_half(d, t, E_DIRTY).then_some(())?;
+        self.set_dirty(d, K::TOP_BITS, t)
+    }
+
     /// Marks entry `e` of the direct table at `d` dirty, retiring what it
-    /// pointed to.
+    /// pointed to. In a two-level table the entry's slot is flagged in
+    /// the top table too; a slot without a page gets one, or goes dirty
+    /// as a whole if there is no memory for it.
     fn mark_entry(&mut self, d: u32, e: u32) -> Option<()> {
-        let wi = d.checked_add(e >> 1)?;
-        let w = self.nodes.get(wi)?;
-        let sh = (e & 1) * 32;
-        let ent = (w >> sh) as u32;
+        let pb = page_bits::<K>();
+        let (b, i) = match self.entry_loc(d, e)? {
+            Ok(x) => x,
+            Err(E_DIRTY) => return Some(()),
+            Err(top) => match self.make_page(d, e >> pb, top) {
+                Ok(p) => (p, e & ((1 << pb) - 1)),
+                Err(_) => return self.mark_slot(d, e >> pb),
+            },
+        };
+        let ent = half(self.nodes.get(b.checked_add(i >> 1)?)?, i);
         if ent == E_DIRTY {
             return Some(());
         }
-        let nw = (w & !(0xffff_ffffu64 << sh)) | (u64::from(E_DIRTY) << sh);
-        if !self.nodes.publish(wi, nw) {
+        if !self.put_half(b, i, E_DIRTY) {
             return None;
         }
         if ent & E_NODE != 0 {
             self.retire_root(ent)?;
         }
-        let bi = d + DIR_WORDS + (e >> 6);
-        let b = self.nodes.get(bi)?;
-        self.nodes.set(bi, b | 1u64 << (e & 63));
-        let si = d + DIR_WORDS + DIRTY_WORDS + (e >> 12);
-        let s = self.nodes.get(si)?;
-        self.nodes.set(si, s | 1u64 << ((e >> 6) & 63));
-        Some(())
+        if K::TOP_BITS == 0 {
+            return self.set_dirty(b, K::DIR_BITS, i);
+        }
+        self.set_dirty(b, pb, i)?;
+        self.set_dirty(d, K::TOP_BITS, e >> pb)
+    }
+
+    /// The `k`-th block of entries of the direct table at `d`: the table
+    /// itself (`k == 0`) or the page of slot `k` of a two-level table, if
+    /// it has one; `k` runs below [`Lpm::entry_blocks`].
+    fn entry_block(&self, d: u32, k: u32) -> Option<u32> {
+        if K::TOP_BITS == 0 {
+            return Some(d);
+        }
+        let top = half(self.nodes.get(d.checked_add(k >> 1)?)?, k);
+        (top & E_NODE != 0 && top != E_DIRTY).then_some(top & E_INDEX)
+    }
+
+    /// How many blocks of entries [`Lpm::entry_block`] can name.
+    fn entry_blocks() -> u32 {
+        1 << K::TOP_BITS
+    }
+
+    /// Entry bits of each block of entries.
+    fn entry_bits() -> u32 {
+        if K::TOP_BITS == 0 {
+            K::DIR_BITS
+        } else {
+            page_bits::<K>()
+        }
+    }
+
+    /// Words of each block of entries.
+    fn entry_block_words() -> u32 {
+        dir_layout(Self::entry_bits()).2
     }
 
     /// Removes the accelerator of the FIB slot at `at` (readers go back to
@@ -2899,15 +3202,24 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return;
         };
         self.nodes.publish(aa, acc & ACC_COUNT);
-        for wi in 0..DIR_WORDS {
-            let w = self.nodes.get(d + wi).unwrap_or(u64::MAX);
-            for ent in [w as u32, (w >> 32) as u32] {
-                if ent & E_NODE != 0 && ent != E_DIRTY {
-                    self.retire_root(ent);
+        let bw = Self::entry_block_words();
+        for k in 0..Self::entry_blocks() {
+            let Some(b) = self.entry_block(d, k) else {
+                continue;
+            };
+            for wi in 0..dir_layout(Self::entry_bits()).0 {
+                let w = self.nodes.get(b + wi).unwrap_or(u64::MAX);
+                for ent in [w as u32, (w >> 32) as u32] {
+                    if ent & E_NODE != 0 && ent != E_DIRTY {
+                        self.retire_root(ent);
+                    }
                 }
             }
+            if K::TOP_BITS != 0 {
+                self.nodes.retire(b, bw);
+            }
         }
-        self.nodes.retire(d, DIR_BLOCK_WORDS);
+        self.nodes.retire(d, dir_layout(root_bits::<K>()).2);
     }
 
     /// The region root of direct entry `ent` (with [`E_NODE`]) as node
@@ -3010,19 +3322,20 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Rebuilds entry `e` of `fib`'s direct table at `d` from the Tree
     /// Bitmap and publishes it.
     fn rebuild_entry(&mut self, fib: u32, d: u32, e: u32) -> Result<(), LpmError> {
-        let p = K::ZERO.with_bits(0, DIR_BITS, e);
-        let anc = self.anchor(fib, p, DIR_BITS)?;
+        let p = K::ZERO.with_bits(0, K::DIR_BITS, e);
+        let anc = self.anchor(fib, p, K::DIR_BITS)?;
         let def = anc.0;
         let built = match anc.1 {
             None => None,
-            Some(_) => self.build_pnode(fib, p, DIR_BITS, def, Some(anc))?,
+            Some(_) => self.build_pnode(fib, p, K::DIR_BITS, def, Some(anc))?,
         };
         let ent = match built {
             None => def,
             Some(words) => self.store_root(&words)?,
         };
         if !self.publish_entry(d, e, ent) {
-            return Err(LpmError::Corrupt);
+            self.discard_root(ent, 0);
+            return Err(LpmError::NoMemory);
         }
         Ok(())
     }
