@@ -733,6 +733,33 @@ stat_attr!(UsedAttr, "used_bytes", |i| i.v4.nodes().used() * 8
 static BENCH: [core::sync::atomic::AtomicU64; 7] =
     [const { core::sync::atomic::AtomicU64::new(0) }; 7];
 
+/// The bench's clock.
+fn now_ns() -> u64 {
+    // SAFETY: plain clock read.
+    unsafe { kernel::bindings::ktime_get_ns() }
+}
+
+/// Runs what forwarding runs (`lookup`: the accelerator when the FIB has
+/// one) for each of `keys` in `fib`: the time taken and the sum of the
+/// nexthops found, plus one each.
+fn time_lookups<K: Key>(trie: &Trie<K>, fib: u32, keys: impl Iterator<Item = K>) -> (u64, u64) {
+    let t0 = now_ns();
+    let mut sum = 0u64;
+    for k in keys {
+        if let Some(nh) = trie.lookup(fib, k) {
+            sum += u64::from(nh) + 1;
+        }
+    }
+    (now_ns() - t0, sum)
+}
+
+/// Keeps the figures of a bench run for `bench` to show.
+fn store_bench(vals: [u64; 7]) {
+    for (slot, v) in BENCH.iter().zip(vals) {
+        slot.store(v, Ordering::Relaxed);
+    }
+}
+
 /// Runs `n` IPv4 lookups of pseudo-random addresses in FIB `fib` and, for
 /// the same addresses, `fib_table_lookup()` on the kernel's main table;
 /// stores the time of each and how many prefix lengths differ.
@@ -746,18 +773,8 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
             x
         })
     };
-    // SAFETY: plain clock read.
-    let now = || unsafe { kernel::bindings::ktime_get_ns() };
-    let t0 = now();
-    let mut sum_ours = 0u64;
-    // `lookup` is what forwarding runs (the accelerator when the FIB has
-    // one); the check below compares it with the Tree Bitmap.
-    for k in keys(0x1234_5678) {
-        if let Some(nh) = inner.v4.lookup(fib, k) {
-            sum_ours += u64::from(nh) + 1;
-        }
-    }
-    let t_ours = now() - t0;
+    let now = now_ns;
+    let (t_ours, sum_ours) = time_lookups(&inner.v4, fib, keys(0x1234_5678));
 
     // SAFETY: `init_net` lives for ever; its main table lives while the
     // RCU read lock is held, which covers every use of `tb` below.
@@ -824,7 +841,7 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
         kernel::bindings::rcu_read_unlock();
         (t, sum, differ, accel_differ)
     };
-    let vals = [
+    store_bench([
         u64::from(n),
         t_ours,
         t_trie,
@@ -832,10 +849,58 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
         sum_ours,
         sum_trie,
         accel_differ,
-    ];
-    for (slot, v) in BENCH.iter().zip(vals) {
-        slot.store(v, Ordering::Relaxed);
+    ]);
+    Ok(())
+}
+
+/// Runs `n` IPv6 lookups in FIB `fib` of addresses inside its own routes
+/// (a route's prefix with pseudo-random host bits: random IPv6 addresses
+/// would almost all miss) and stores their time and how many of them the
+/// forwarding lookup answers differently from the Tree Bitmap, or the
+/// accelerator, clean, leaves to it. The kernel's fib6 is not compared.
+fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
+    let mut pre = KVec::new();
+    let mut full = false;
+    inner
+        .v6
+        .walk(fib, None, |p, l, _| {
+            full = pre.push((p, l), GFP_KERNEL).is_err();
+            !full && pre.len() < 1 << 16
+        })
+        .map_err(|_| EINVAL)?;
+    if full {
+        return Err(ENOMEM);
     }
+    if pre.is_empty() {
+        return Err(ENOENT);
+    }
+    let keys = |seed: u64| {
+        let mut x = seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let pre = &pre;
+        (0..n).map(move |_| {
+            let i = next().checked_rem(pre.len() as u64).unwrap_or(0);
+            let (p, l) = pre.get(i as usize).copied().unwrap_or((0, 0));
+            let host = u128::from(next()) << 64 | u128::from(next());
+            p | host.checked_shr(u32::from(l)).unwrap_or(0)
+        })
+    };
+    let (t_ours, sum_ours) = time_lookups(&inner.v6, fib, keys(0x9e37_79b9_7f4a_7c15));
+    let clean = inner.v6.accel_state(fib) == Some(0);
+    let mut accel_differ = 0u64;
+    for k in keys(0x9e37_79b9_7f4a_7c15) {
+        let route = inner.v6.lookup_route(fib, k).map(|(_, nh)| nh);
+        let own = inner.v6.accel_lookup(fib, k);
+        if inner.v6.lookup(fib, k) != route || (clean && own != Some(route)) {
+            accel_differ += 1;
+        }
+    }
+    store_bench([u64::from(n), t_ours, 0, 0, sum_ours, 0, accel_differ]);
     Ok(())
 }
 
@@ -864,8 +929,9 @@ impl Attribute for AccelRoutesAttr {
 }
 
 /// `bench`: write "FIB N" to compare N IPv4 lookups in FIB with the
-/// kernel's fib_trie (main table) holding the same routes; read the last
-/// result.
+/// kernel's fib_trie (main table) holding the same routes, or "FIB N 6"
+/// for N IPv6 lookups checked against the FIB's own Tree Bitmap only;
+/// read the last result.
 struct BenchAttr;
 impl Attribute for BenchAttr {
     const NAME: &'static CStr = c_str!("bench");
@@ -884,6 +950,11 @@ impl Attribute for BenchAttr {
         let mut it = input.split_whitespace();
         let fib: u32 = it.next().and_then(|x| x.parse().ok()).ok_or(EINVAL)?;
         let n: u32 = it.next().and_then(|x| x.parse().ok()).ok_or(EINVAL)?;
+        let v6 = match it.next() {
+            None => false,
+            Some("6") => true,
+            Some(_) => return Err(EINVAL),
+        };
         if n == 0 || n > 100_000_000 || it.next().is_some() {
             return Err(EINVAL);
         }
@@ -892,7 +963,11 @@ impl Attribute for BenchAttr {
         if inner.find(fib).is_err() {
             return Err(ENOENT);
         }
-        bench(&inner, fib, n)
+        if v6 {
+            bench6(&inner, fib, n)
+        } else {
+            bench(&inner, fib, n)
+        }
     }
 }
 
