@@ -154,7 +154,7 @@ print(len(seen))' $d/ip6.batch $d/cgl6.batch > $d/count6
 	# far the grace periods got.
 	acc6=$(accel 6)
 	own6=$(cat $S/by-id/6/memory_bytes)
-	echo "memory IPv6 of FIB 6's own slots (accelerator built: $acc6, its 1.06 MiB table included): cgl_fib $((own6 / n6)) B/route: $(r $slab_b $own6)x less than fib6"
+	echo "memory IPv6 of FIB 6's own slots (accelerator built: $acc6, its two-level table included): cgl_fib $((own6 / n6)) B/route: $(r $slab_b $own6)x less than fib6"
 fi
 
 # 1M synthetic IPv4 prefixes with the 2014 table's share of each prefix
