@@ -415,19 +415,22 @@ fn find_root<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Op
 // An IPv6 /12 without a page gets one before a route longer than /12 is
 // added in it (a page-less slot's one leaf must never hide such a
 // route); with no memory for the page the whole /12 is marked dirty.
-// Pages stay until the accelerator goes.
+// Each page counts the routes longer than /12 in its /12 and goes with
+// the last of them, its slot taking back one leaf.
 
 /// Key bits per accelerator node.
 const PSTRIDE: u32 = 6;
 
 /// Layout of a direct-table block of `bits` entry bits (12..=24): the
 /// entries, two 32-bit ones a word; a dirty bitmap, one bit per entry;
-/// a summary, one bit per dirty bitmap word. Returns the word offsets of
-/// the bitmap and the summary, and the block's size in words.
+/// a summary, one bit per dirty bitmap word; one word that a page of a
+/// two-level table keeps its route count in ([`Lpm::page_count`]).
+/// Returns the word offsets of the bitmap and the summary, and the
+/// block's size in words (the count is its last word).
 const fn dir_layout(bits: u32) -> (u32, u32, u32) {
     let bm = 1 << (bits - 1);
     let sm = bm + (1 << (bits - 6));
-    (bm, sm, sm + (1 << (bits - 12)))
+    (bm, sm, sm + (1 << (bits - 12)) + 1)
 }
 
 /// Node-arena words of an IPv4 accelerator's direct table (18 bits:
@@ -1301,7 +1304,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         } else {
             self.routes = self.routes.saturating_add(1);
             self.count_route(w.slot, true);
-            self.touch(fib, w.slot, prefix, len);
+            self.touch(fib, w.slot, prefix, len, 1);
         }
         r
     }
@@ -1324,7 +1327,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if !self.results.publish(i, nh) {
             return Err(LpmError::Corrupt);
         }
-        self.touch(fib, w.slot, prefix, len);
+        self.touch(fib, w.slot, prefix, len, 0);
         Ok(old)
     }
 
@@ -1349,7 +1352,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 if left == 0 || left < u64::from(self.accel_min / 2) {
                     self.drop_accel(w.slot);
                 } else {
-                    self.touch(fib, w.slot, prefix, len);
+                    self.touch(fib, w.slot, prefix, len, -1);
                 }
             }
             Err(_) => self.rollback(&tk),
@@ -2170,14 +2173,15 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let top = half(self.nodes.get(d + (t >> 1)).ok_or(LpmError::Corrupt)?, t);
         let page = if top == E_DIRTY {
             let p = K::ZERO.with_bits(0, K::TOP_BITS, t);
-            if !self.has_longer(fib, p, K::TOP_BITS)? {
+            let n = self.count_longer(fib, p, K::TOP_BITS)?;
+            if n == 0 {
                 let v = self.anchor(fib, p, K::TOP_BITS)?.0;
                 return match self.put_half(d, t, v) {
                     true => Ok(()),
                     false => Err(LpmError::Corrupt),
                 };
             }
-            self.make_page(d, t, E_DIRTY)?
+            self.make_page(d, t, E_DIRTY, n)?
         } else if top & E_NODE != 0 {
             top & E_INDEX
         } else {
@@ -2186,19 +2190,66 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         self.flush_block(fib, d, page, Some(t << page_bits::<K>()))
     }
 
-    /// Whether `fib` has a route longer than `len` under `p/len`.
-    fn has_longer(&self, fib: u32, p: K, len: u32) -> Result<bool, LpmError> {
+    /// How many routes of `fib` under `p/len` are longer than `len`.
+    /// Takes time linear in that count.
+    fn count_longer(&self, fib: u32, p: K, len: u32) -> Result<u64, LpmError> {
         if self.anchor(fib, p, len)?.1.is_none() {
-            return Ok(false);
+            return Ok(0);
         }
-        // The first route after `p/len` in walk order is under it, if
-        // any route longer than `len` is.
-        let mut found = false;
+        // Walk order puts every route longer than `len` under `p/len`
+        // right after `p/len`.
+        let mut n = 0u64;
         self.walk(fib, Some((p, len as u8)), |q, l, _| {
-            found = u32::from(l) > len && q.mask(len) == p;
-            false
+            let under = u32::from(l) > len && q.mask(len) == p;
+            n += u64::from(under);
+            under
         })?;
-        Ok(found)
+        Ok(n)
+    }
+
+    /// The route count word of the page at `p` of a two-level table:
+    /// routes longer than the top's bits in the page's slot.
+    fn page_count(p: u32) -> u32 {
+        p + dir_layout(page_bits::<K>()).2 - 1
+    }
+
+    /// After `delta` (+1 or -1) routes longer than the top's bits in slot
+    /// `t` of the two-level table at `d`, which has the page `p`: counts
+    /// them, and when the last one goes, gives the slot back its one leaf
+    /// and retires the page. `true` if it did.
+    fn count_page(&mut self, fib: u32, d: u32, t: u32, p: u32, delta: i32) -> bool {
+        let at = Self::page_count(p);
+        let pfx = K::ZERO.with_bits(0, K::TOP_BITS, t);
+        let Some(mut n) = self.nodes.get(at) else {
+            return false;
+        };
+        if delta == 0 {
+            return false;
+        }
+        if delta < 0 && n == 0 {
+            // Not counted right: count again.
+            n = self.count_longer(fib, pfx, K::TOP_BITS).unwrap_or(1) + 1;
+        }
+        n = if delta < 0 {
+            n - 1
+        } else {
+            n.saturating_add(1)
+        };
+        self.nodes.set(at, n);
+        if n != 0 {
+            return false;
+        }
+        // No route longer than the top's bits is left in the slot: all
+        // its entries are one leaf, the slot's longest route.
+        let Ok((v, _)) = self.anchor(fib, pfx, K::TOP_BITS) else {
+            return false;
+        };
+        if !self.put_half(d, t, v) {
+            return false;
+        }
+        self.retire_roots(p);
+        self.nodes.retire(p, dir_layout(page_bits::<K>()).2);
+        true
     }
 
     /// Node-arena index of the accelerator word of the FIB slot at `at`
@@ -2219,11 +2270,11 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         n
     }
 
-    /// After a change of `prefix/len` in the FIB slot at `at`: brings the
-    /// direct-table entries it covers up to date, or marks them dirty.
-    /// Anything unexpected drops the accelerator (lookups fall back to the
-    /// Tree Bitmap).
-    fn touch(&mut self, fib: u32, at: u32, prefix: K, len: u8) {
+    /// After a change of `prefix/len` in the FIB slot at `at` (`delta`:
+    /// +1 added, -1 deleted, 0 replaced): brings the direct-table entries
+    /// it covers up to date, or marks them dirty. Anything unexpected
+    /// drops the accelerator (lookups fall back to the Tree Bitmap).
+    fn touch(&mut self, fib: u32, at: u32, prefix: K, len: u8, delta: i32) {
         let aa = self.acc_at(at);
         let Some(acc) = self.nodes.get(aa) else {
             return;
@@ -2244,8 +2295,11 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     self.drop_accel(at);
                     return;
                 }
-                Some(top) if top & E_NODE == 0 => {
-                    if self.make_page(d, t, top).is_err() {
+                Some(top) if top & E_NODE == 0 => match self.make_page(d, t, top, 0) {
+                    Ok(p) => {
+                        self.count_page(fib, d, t, p, delta);
+                    }
+                    Err(_) => {
                         if self.mark_slot(d, t).is_none() {
                             self.drop_accel(at);
                         } else {
@@ -2253,8 +2307,14 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                         }
                         return;
                     }
+                },
+                // A dirty slot is counted when it is rebuilt.
+                Some(E_DIRTY) => {}
+                Some(top) => {
+                    if delta != 0 && self.count_page(fib, d, t, top & E_INDEX, delta) {
+                        return;
+                    }
                 }
-                Some(_) => {}
             }
         }
         if len > K::DIR_BITS {
@@ -3084,7 +3144,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         match self.entry_loc(d, e) {
             Some(Ok((b, i))) => self.put_half(b, i, ent),
             Some(Err(top)) if top == ent => true,
-            Some(Err(top)) if top != E_DIRTY => match self.make_page(d, e >> pb, top) {
+            Some(Err(top)) if top != E_DIRTY => match self.make_page(d, e >> pb, top, 0) {
                 Ok(p) => self.put_half(p, e & ((1 << pb) - 1), ent),
                 Err(_) => false,
             },
@@ -3095,13 +3155,21 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Gives slot `t` of the two-level table at `d`, whose entries all
     /// read as `top`, a page of entries equal to `top` and publishes it in
     /// the slot. A page of [`E_DIRTY`] entries has them all marked dirty.
+    /// `routes` is the slot's count of routes longer than the top's bits.
     /// Returns the page's index; on error nothing changed.
-    fn make_page(&mut self, d: u32, t: u32, top: u32) -> Result<u32, LpmError> {
+    fn make_page(&mut self, d: u32, t: u32, top: u32, routes: u64) -> Result<u32, LpmError> {
         let (bm, _, size) = dir_layout(page_bits::<K>());
         let p = self.alloc_root(size)?;
         let fill = u64::from(top) | u64::from(top) << 32;
         let bits = if top == E_DIRTY { u64::MAX } else { 0 };
-        let filled = (0..size).all(|i| self.nodes.set(p + i, if i < bm { fill } else { bits }));
+        let filled = (0..size).all(|i| {
+            let v = match i {
+                i if i < bm => fill,
+                i if i + 1 == size => routes,
+                _ => bits,
+            };
+            self.nodes.set(p + i, v)
+        });
         if !filled || !self.put_half(d, t, E_NODE | p) {
             self.nodes.free(p, size);
             return Err(LpmError::Corrupt);
@@ -3139,7 +3207,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         let (b, i) = match self.entry_loc(d, e)? {
             Ok(x) => x,
             Err(E_DIRTY) => return Some(()),
-            Err(top) => match self.make_page(d, e >> pb, top) {
+            Err(top) => match self.make_page(d, e >> pb, top, 0) {
                 Ok(p) => (p, e & ((1 << pb) - 1)),
                 Err(_) => return self.mark_slot(d, e >> pb),
             },
@@ -3191,6 +3259,18 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         dir_layout(Self::entry_bits()).2
     }
 
+    /// Retires the region roots of the block of entries at `b`.
+    fn retire_roots(&mut self, b: u32) {
+        for wi in 0..dir_layout(Self::entry_bits()).0 {
+            let w = self.nodes.get(b + wi).unwrap_or(u64::MAX);
+            for ent in [w as u32, (w >> 32) as u32] {
+                if ent & E_NODE != 0 && ent != E_DIRTY {
+                    self.retire_root(ent);
+                }
+            }
+        }
+    }
+
     /// Removes the accelerator of the FIB slot at `at` (readers go back to
     /// the Tree Bitmap with the first store) and retires its memory.
     fn drop_accel(&mut self, at: u32) {
@@ -3207,14 +3287,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             let Some(b) = self.entry_block(d, k) else {
                 continue;
             };
-            for wi in 0..dir_layout(Self::entry_bits()).0 {
-                let w = self.nodes.get(b + wi).unwrap_or(u64::MAX);
-                for ent in [w as u32, (w >> 32) as u32] {
-                    if ent & E_NODE != 0 && ent != E_DIRTY {
-                        self.retire_root(ent);
-                    }
-                }
-            }
+            self.retire_roots(b);
             if K::TOP_BITS != 0 {
                 self.nodes.retire(b, bw);
             }

@@ -1046,6 +1046,36 @@ fn accel_v6_two_level_table() {
         }
     }
     assert!(whole_slot_dirty, "no run left the slot dirty");
+    // A page goes with the last route longer than /12 in its /12, and
+    // only then; a replace does not count.
+    let before = t.fib_memory(1).unwrap();
+    let p48 = a(0x2c00) | 5 << 80;
+    let p56 = p48 | 6 << 72;
+    t.insert(1, p48, 48, 9).unwrap();
+    let page = 8 * 2114;
+    assert!(t.fib_memory(1).unwrap() >= before + page);
+    t.insert(1, p56, 56, 10).unwrap();
+    t.replace(1, p48, 48, 11).unwrap();
+    t.delete(1, p56, 56).unwrap();
+    assert!(
+        t.fib_memory(1).unwrap() >= before + page,
+        "page kept for the /48"
+    );
+    let at2 = [p48, p56, a(0x2c00)];
+    assert_lookups(&t, 1, &at2, &[Some(11), Some(11), None]);
+    t.delete(1, p48, 48).unwrap();
+    assert_eq!(t.fib_memory(1).unwrap(), before, "page gone with the /48");
+    assert_eq!(t.accel_state(1), Some(0));
+    assert_lookups(&t, 1, &at2, &[None, None, None]);
+    // Under a covering /10 the slot's leaf is the /10's again.
+    t.insert(1, a(0x2a10), 48, 12).unwrap();
+    t.delete(1, a(0x2a10), 48).unwrap();
+    assert_lookups(
+        &t,
+        1,
+        &at,
+        &[Some(1), None, Some(2), None, None, None, Some(3)],
+    );
 }
 
 /// A change that keeps a node's runs (a replace, here) rewrites the
