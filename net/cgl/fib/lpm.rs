@@ -2297,7 +2297,9 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 }
                 Some(top) if top & E_NODE == 0 => match self.make_page(d, t, top, 0) {
                     Ok(p) => {
-                        self.count_page(fib, d, t, p, delta);
+                        if self.count_page(fib, d, t, p, delta) {
+                            return;
+                        }
                     }
                     Err(_) => {
                         if self.mark_slot(d, t).is_none() {
@@ -2343,9 +2345,12 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                 };
                 if top & E_NODE == 0 || top == E_DIRTY {
                     let p = K::ZERO.with_bits(0, K::TOP_BITS, t);
+                    // A dirty slot is rebuilt by the next flush anyway.
                     let ok = top == E_DIRTY
-                        || matches!(self.anchor(fib, p, K::TOP_BITS),
-                                    Ok((v, _)) if v == top || self.put_half(d, t, v));
+                        || match self.anchor(fib, p, K::TOP_BITS) {
+                            Ok((v, _)) => v == top || self.put_half(d, t, v),
+                            Err(_) => false,
+                        };
                     if !ok {
                         if self.mark_slot(d, t).is_none() {
                             self.drop_accel(at);
