@@ -515,7 +515,7 @@ fn dir_lookup<K: Key, N: ArenaRead<u64>>(nodes: &N, dir: u32, key: K) -> Option<
         let l = nodes.get(n)?;
         let r = (l & (u64::MAX >> (63 - c))).count_ones().wrapping_sub(1);
         let lw = nodes.get(n.wrapping_add(1).wrapping_add(r >> 1))?;
-        return Some(((lw >> ((r & 1) * 32)) as u32).checked_sub(1));
+        return Some(half(lw, r).checked_sub(1));
     }
     let mut depth = K::DIR_BITS;
     while depth < K::BITS {
@@ -540,7 +540,7 @@ fn dir_lookup<K: Key, N: ArenaRead<u64>>(nodes: &N, dir: u32, key: K) -> Option<
             ((b >> 32) as u32).wrapping_add(r >> 1)
         };
         let lw = nodes.get(at)?;
-        return Some(((lw >> ((r & 1) * 32)) as u32).checked_sub(1));
+        return Some(half(lw, r).checked_sub(1));
     }
     None
 }
@@ -3027,7 +3027,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
                     .ok_or(LpmError::Corrupt)?,
                 None => p[2],
             };
-            *y = (w >> ((r & 1) * 32)) as u32;
+            *y = half(w, r);
         }
         Ok(runs)
     }
