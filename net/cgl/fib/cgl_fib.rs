@@ -729,9 +729,9 @@ stat_attr!(UsedAttr, "used_bytes", |i| i.v4.nodes().used() * 8
     + i.v6.nodes().used() * 8
     + i.v6.results().used() * 4);
 
-/// Results of the last `bench` run.
-static BENCH: [core::sync::atomic::AtomicU64; 7] =
-    [const { core::sync::atomic::AtomicU64::new(0) }; 7];
+/// Results of the last `bench` run (the last value: its family, 4 or 6).
+static BENCH: [core::sync::atomic::AtomicU64; 8] =
+    [const { core::sync::atomic::AtomicU64::new(0) }; 8];
 
 /// The bench's clock.
 fn now_ns() -> u64 {
@@ -754,7 +754,7 @@ fn time_lookups<K: Key>(trie: &Trie<K>, fib: u32, keys: impl Iterator<Item = K>)
 }
 
 /// Keeps the figures of a bench run for `bench` to show.
-fn store_bench(vals: [u64; 7]) {
+fn store_bench(vals: [u64; 8]) {
     for (slot, v) in BENCH.iter().zip(vals) {
         slot.store(v, Ordering::Relaxed);
     }
@@ -849,15 +849,52 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
         sum_ours,
         sum_trie,
         accel_differ,
+        4,
     ]);
     Ok(())
 }
 
+/// The length of the longest prefix covering `k` in the kernel's IPv6
+/// main table `tb` of `net` (`fib6_table_lookup()`, through `ipv6_stub`:
+/// the function is not exported), or `None` for no route.
+///
+/// # Safety
+///
+/// The caller holds the RCU read lock, under which `net` and `tb` stay
+/// valid.
+unsafe fn fib6_len(
+    net: *mut kernel::bindings::net,
+    tb: *mut kernel::bindings::fib6_table,
+    k: u128,
+) -> Option<u8> {
+    // SAFETY: `ipv6_stub` is set at boot (to IPv6's own functions, or to
+    // stubs that fail when IPv6 is off) and never cleared.
+    let lookup = unsafe { (*kernel::bindings::ipv6_stub).fib6_table_lookup }?;
+    // SAFETY: all-zero is a valid `flowi6` and `fib6_result` (plain C
+    // structs of integers and pointers).
+    let (mut fl6, mut res): (kernel::bindings::flowi6, kernel::bindings::fib6_result) =
+        unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
+    fl6.daddr.in6_u.u6_addr8 = k.to_be_bytes();
+    // SAFETY: `net` and `tb` are live under the caller's RCU read lock;
+    // `fl6` and `res` are valid for the call, which takes no reference.
+    let rc = unsafe { lookup(net, tb, 0, &mut fl6, &mut res, 0) };
+    // SAFETY: as above, `net` is live.
+    let null = unsafe { (*net).ipv6.fib6_null_entry };
+    if rc != 0 || res.f6i.is_null() || res.f6i == null {
+        return None;
+    }
+    // SAFETY: a route the lookup returned stays valid under the RCU read
+    // lock.
+    u8::try_from(unsafe { (*res.f6i).fib6_dst.plen }).ok()
+}
+
 /// Runs `n` IPv6 lookups in FIB `fib` of addresses inside its own routes
 /// (a route's prefix with pseudo-random host bits: random IPv6 addresses
-/// would almost all miss) and stores their time and how many of them the
+/// would almost all miss) and, for the same addresses,
+/// `fib6_table_lookup()` on the kernel's IPv6 main table; stores the time
+/// of each, how many prefix lengths differ, and how many addresses the
 /// forwarding lookup answers differently from the Tree Bitmap, or the
-/// accelerator, clean, leaves to it. The kernel's fib6 is not compared.
+/// accelerator, clean, leaves to it.
 fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
     let mut pre = KVec::new();
     let mut full = false;
@@ -890,17 +927,54 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
             p | host.checked_shr(u32::from(l)).unwrap_or(0)
         })
     };
-    let (t_ours, sum_ours) = time_lookups(&inner.v6, fib, keys(0x9e37_79b9_7f4a_7c15));
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+    let (t_ours, sum_ours) = time_lookups(&inner.v6, fib, keys(SEED));
+    let net = core::ptr::addr_of_mut!(kernel::bindings::init_net);
+    // SAFETY: `init_net` lives for ever, and so does its IPv6 main table.
+    let tb = unsafe { (*net).ipv6.fib6_main_tbl };
+    if tb.is_null() {
+        return Err(ENOENT);
+    }
+    // SAFETY: unlocked below, with no return in between.
+    unsafe { kernel::bindings::rcu_read_lock() };
+    let t0 = now_ns();
+    let mut sum_fib6 = 0u64;
+    for k in keys(SEED) {
+        // SAFETY: under the RCU read lock taken above.
+        if let Some(len) = unsafe { fib6_len(net, tb, k) } {
+            sum_fib6 += u64::from(len) + 1;
+        }
+    }
+    let t_fib6 = now_ns() - t0;
+    let mut differ = 0u64;
+    for k in keys(SEED) {
+        // SAFETY: as above.
+        let theirs = unsafe { fib6_len(net, tb, k) };
+        if theirs != inner.v6.lookup_route(fib, k).map(|(l, _)| l) {
+            differ += 1;
+        }
+    }
+    // SAFETY: the lock taken above.
+    unsafe { kernel::bindings::rcu_read_unlock() };
     let clean = inner.v6.accel_state(fib) == Some(0);
     let mut accel_differ = 0u64;
-    for k in keys(0x9e37_79b9_7f4a_7c15) {
+    for k in keys(SEED) {
         let route = inner.v6.lookup_route(fib, k).map(|(_, nh)| nh);
         let own = inner.v6.accel_lookup(fib, k);
         if inner.v6.lookup(fib, k) != route || (clean && own != Some(route)) {
             accel_differ += 1;
         }
     }
-    store_bench([u64::from(n), t_ours, 0, 0, sum_ours, 0, accel_differ]);
+    store_bench([
+        u64::from(n),
+        t_ours,
+        t_fib6,
+        differ,
+        sum_ours,
+        sum_fib6,
+        accel_differ,
+        6,
+    ]);
     Ok(())
 }
 
@@ -930,19 +1004,20 @@ impl Attribute for AccelRoutesAttr {
 
 /// `bench`: write "FIB N" to compare N IPv4 lookups in FIB with the
 /// kernel's fib_trie (main table) holding the same routes, or "FIB N 6"
-/// for N IPv6 lookups checked against the FIB's own Tree Bitmap only;
-/// read the last result.
+/// for N IPv6 lookups against fib6 (IPv6 main table); read the last
+/// result.
 struct BenchAttr;
 impl Attribute for BenchAttr {
     const NAME: &'static CStr = c_str!("bench");
     const WRITABLE: bool = true;
     fn show(out: &mut Show) -> Result {
-        let v: [u64; 7] = core::array::from_fn(|i| BENCH[i].load(Ordering::Relaxed));
+        let v: [u64; 8] = core::array::from_fn(|i| BENCH[i].load(Ordering::Relaxed));
         let n = v[0].max(1);
+        let peer = if v[7] == 6 { "fib6" } else { "fib_trie" };
         writeln!(
             out,
-            "lookups {} cgl_fib_ns {} fib_trie_ns {} cgl_fib_ns_per_lookup {} fib_trie_ns_per_lookup {} differ {} sum_cgl {} sum_trie {} accel_differ {}",
-            v[0], v[1], v[2], v[1] / n, v[2] / n, v[3], v[4], v[5], v[6]
+            "lookups {} peer {} cgl_fib_ns {} kernel_ns {} cgl_fib_ns_per_lookup {} kernel_ns_per_lookup {} differ {} sum_cgl {} sum_kernel {} accel_differ {}",
+            v[0], peer, v[1], v[2], v[1] / n, v[2] / n, v[3], v[4], v[5], v[6]
         )
         .map_err(|_| EINVAL)
     }

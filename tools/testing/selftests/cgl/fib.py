@@ -338,9 +338,20 @@ if ifindex:
     t.check(f"{len(v6) + 2} IPv6 routes: FIB 40 gets an IPv6 accelerator too, once quiet", acc() == "3", acc())
     t.check("... its table and pages: well under the IPv4 one's 1.06 MiB", 0 < mem() - m4 < 1081856 // 2,
             (m4, mem()))
+    # The same routes in the kernel's IPv6 main table, for the bench's
+    # side-by-side fib6_table_lookup() and its matched-length check.
+    def ip6_batch(cmd, nets):
+        return subprocess.run(["ip", "-6", "-batch", "-"], capture_output=True, text=True,
+                              input="".join(f"route {cmd} blackhole {n}\n" for n in nets))
+    r = ip6_batch("add", v6 + short6[1:3])
+    t.check("the same IPv6 routes in the kernel's main table (ip -6 -batch)", r.returncode == 0, r.stderr)
     b = bench40(6)
     t.check("200k IPv6 lookups in its routes: the accelerator equals the Tree Bitmap",
             b.get("accel_differ") == "0" and b.get("lookups") == "200000", b)
+    t.check("... and fib6 (fib6_table_lookup) matches the same prefix lengths",
+            b.get("peer") == "fib6" and b.get("differ") == "0" and b.get("sum_cgl") != "0", b)
+    r = ip6_batch("del", v6 + short6[1:3])
+    t.check("... and taken out of it again", r.returncode == 0, r.stderr)
     rng.shuffle(v6)
     for n in v6[:500]:
         delete(40, str(n))
