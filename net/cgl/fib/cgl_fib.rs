@@ -753,11 +753,17 @@ fn time_lookups<K: Key>(trie: &Trie<K>, fib: u32, keys: impl Iterator<Item = K>)
     (now_ns() - t0, sum)
 }
 
-/// Keeps the figures of a bench run for `bench` to show.
-fn store_bench(vals: [u64; 8]) {
-    for (slot, v) in BENCH.iter().zip(vals) {
+/// Keeps the figures of a run (`bench`, `torture`) for its attribute to
+/// show.
+fn store_all<const N: usize>(slots: &[AtomicU64; N], vals: [u64; N]) {
+    for (slot, v) in slots.iter().zip(vals) {
         slot.store(v, Ordering::Relaxed);
     }
+}
+
+/// The figures [`store_all`] kept.
+fn load_all<const N: usize>(slots: &[AtomicU64; N]) -> [u64; N] {
+    core::array::from_fn(|i| slots.get(i).map_or(0, |s| s.load(Ordering::Relaxed)))
 }
 
 /// Runs `n` IPv4 lookups of pseudo-random addresses in FIB `fib` and, for
@@ -841,16 +847,19 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
         kernel::bindings::rcu_read_unlock();
         (t, sum, differ, accel_differ)
     };
-    store_bench([
-        u64::from(n),
-        t_ours,
-        t_trie,
-        differ,
-        sum_ours,
-        sum_trie,
-        accel_differ,
-        4,
-    ]);
+    store_all(
+        &BENCH,
+        [
+            u64::from(n),
+            t_ours,
+            t_trie,
+            differ,
+            sum_ours,
+            sum_trie,
+            accel_differ,
+            4,
+        ],
+    );
     Ok(())
 }
 
@@ -965,17 +974,124 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
             accel_differ += 1;
         }
     }
-    store_bench([
-        u64::from(n),
-        t_ours,
-        t_fib6,
-        differ,
-        sum_ours,
-        sum_fib6,
-        accel_differ,
-        6,
-    ]);
+    store_all(
+        &BENCH,
+        [
+            u64::from(n),
+            t_ours,
+            t_fib6,
+            differ,
+            sum_ours,
+            sum_fib6,
+            accel_differ,
+            6,
+        ],
+    );
     Ok(())
+}
+
+/// Results of the last `torture` run: lookups, misses, rejects, differ.
+static TORTURE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+/// Lookups per RCU read-side section of a `torture` run.
+const TORTURE_CHUNK: u32 = 1024;
+
+/// Runs forwarding lookups of pseudo-random addresses in `prefix/len`
+/// (IPv6 if `v6`, else IPv4 in the low 32 bits) in FIB `fib` for `secs`
+/// seconds, through the forwarding path's lock-free read handles: no
+/// lock that route updates take is held, so they run meanwhile on other
+/// CPUs. Each section of [`TORTURE_CHUNK`] lookups holds the RCU read
+/// lock; between sections the CPU passes a quiescent state, so grace
+/// periods end and retired blocks are recycled during the run. Counts the
+/// lookups that found no route, a route that does not forward (blackhole,
+/// unreachable, prohibit), or a unicast nexthop other than the first one
+/// seen.
+fn torture(st: &State, fib: u32, v6: bool, prefix: u128, len: u32, secs: u32) {
+    let bits = if v6 { 128 } else { 32 };
+    let host = u128::MAX.checked_shr(128 - bits + len).unwrap_or(0);
+    let end = now_ns().saturating_add(u64::from(secs) * 1_000_000_000);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let (mut n, mut miss, mut reject, mut differ) = (0u64, 0u64, 0u64, 0u64);
+    let mut first = None;
+    let readers = &st.fwd.readers;
+    while now_ns() < end {
+        // SAFETY: unlocked below, after the chunk's lookups.
+        unsafe { kernel::bindings::rcu_read_lock() };
+        for _ in 0..TORTURE_CHUNK {
+            let a = prefix | ((u128::from(next()) << 64 | u128::from(next())) & host);
+            let nh = if v6 {
+                readers.route6(fib, a.to_be_bytes())
+            } else {
+                readers.route4(fib, (a as u32).to_be_bytes())
+            };
+            n += 1;
+            match nh {
+                None => miss += 1,
+                Some(h) if h.rtype != rtmsg::RouteType::Unicast => reject += 1,
+                Some(h) => match first {
+                    None => first = Some((h.gw_len, h.gw, h.oif)),
+                    Some(f) if f != (h.gw_len, h.gw, h.oif) => differ += 1,
+                    Some(_) => {}
+                },
+            }
+        }
+        // SAFETY: taken above.
+        unsafe { kernel::bindings::rcu_read_unlock() };
+        // SAFETY: process context (a sysfs write), no lock held.
+        unsafe { kernel::bindings::__cond_resched() };
+    }
+    store_all(&TORTURE, [n, miss, reject, differ]);
+}
+
+/// `torture`: write "FIB HEX LEN SECS" to run [`torture`] on the prefix
+/// whose address is HEX (8 hex digits for IPv4, 32 for IPv6) and length
+/// LEN, for 1 to 60 seconds; read the last result.
+struct TortureAttr;
+impl Attribute for TortureAttr {
+    const NAME: &'static CStr = c_str!("torture");
+    const WRITABLE: bool = true;
+    fn show(out: &mut Show) -> Result {
+        let v = load_all(&TORTURE);
+        writeln!(
+            out,
+            "lookups {} misses {} rejects {} differ {}",
+            v[0], v[1], v[2], v[3]
+        )
+        .map_err(|_| EINVAL)
+    }
+    fn store(input: &str) -> Result {
+        let mut it = input.split_whitespace();
+        let mut field = || it.next().ok_or(EINVAL);
+        let fib: u32 = field()?.parse().map_err(|_| EINVAL)?;
+        let hex = field()?;
+        let v6 = match hex.len() {
+            8 => false,
+            32 => true,
+            _ => return Err(EINVAL),
+        };
+        let prefix = u128::from_str_radix(hex, 16).map_err(|_| EINVAL)?;
+        let len: u32 = field()?.parse().map_err(|_| EINVAL)?;
+        let secs: u32 = field()?.parse().map_err(|_| EINVAL)?;
+        let bits = if v6 { 128 } else { 32 };
+        let host = u128::MAX
+            .checked_shr(128 - bits + len.min(bits))
+            .unwrap_or(0);
+        if it.next().is_some() || len > bits || prefix & host != 0 || !(1..=60).contains(&secs) {
+            return Err(EINVAL);
+        }
+        let st = state().ok_or(ENODEV)?;
+        if st.inner.lock().find(fib).is_err() {
+            return Err(ENOENT);
+        }
+        torture(st, fib, v6, prefix, len, secs);
+        Ok(())
+    }
 }
 
 /// `accel_routes`: routes from which a FIB family gets the lookup
@@ -1011,7 +1127,7 @@ impl Attribute for BenchAttr {
     const NAME: &'static CStr = c_str!("bench");
     const WRITABLE: bool = true;
     fn show(out: &mut Show) -> Result {
-        let v: [u64; 8] = core::array::from_fn(|i| BENCH[i].load(Ordering::Relaxed));
+        let v = load_all(&BENCH);
         let n = v[0].max(1);
         let peer = if v[7] == 6 { "fib6" } else { "fib_trie" };
         writeln!(
@@ -1190,6 +1306,7 @@ pub(crate) fn fib_dir(st: &State, id: u32) -> Result<Option<cgl_core::sysfs::Dir
 
 sysfs_group!(static ATTRS = [
     BenchAttr,
+    TortureAttr,
     AccelRoutesAttr,
     MirrorDroppedAttr,
     MirrorAppliedAttr,

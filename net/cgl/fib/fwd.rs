@@ -227,13 +227,17 @@ impl Readers {
         }
     }
 
-    fn route4(&self, fib: u32, a: [u8; 4]) -> Option<Nexthop> {
+    /// The nexthop forwarding IPv4 address `a` in FIB `fib`, if any
+    /// (the caller holds the RCU read lock).
+    pub(crate) fn route4(&self, fib: u32, a: [u8; 4]) -> Option<Nexthop> {
         let (r, n, res) = &self.v4;
         let id = r.lookup(n, res, fib, u32::from_be_bytes(a))?;
         self.nh.get(id)
     }
 
-    fn route6(&self, fib: u32, a: [u8; 16]) -> Option<Nexthop> {
+    /// The nexthop forwarding IPv6 address `a` in FIB `fib`, if any
+    /// (the caller holds the RCU read lock).
+    pub(crate) fn route6(&self, fib: u32, a: [u8; 16]) -> Option<Nexthop> {
         let (r, n, res) = &self.v6;
         let id = r.lookup(n, res, fib, u128::from_be_bytes(a))?;
         self.nh.get(id)

@@ -8,7 +8,7 @@
 # usage: run.sh [TEST...]   (default: every test listed below)
 
 cd "$(dirname "$0")" || exit 1
-tests=${*:-"posix_timers.py kunit.sh sysfs.sh core_netlink.py cgl_ctl.sh heartbeat.py heartbeat_sample.sh wdt.sh digsig.sh fib.py fib_ioctl.sh fib_fwd.py fib_fwd_accel.sh"}
+tests=${*:-"posix_timers.py kunit.sh sysfs.sh core_netlink.py cgl_ctl.sh heartbeat.py heartbeat_sample.sh wdt.sh digsig.sh fib.py fib_ioctl.sh fib_fwd.py fib_fwd_accel.sh fib_churn.sh"}
 log=$(mktemp)
 pass=0 fail=0
 for t in $tests; do
