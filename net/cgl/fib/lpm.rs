@@ -342,6 +342,9 @@ pub struct Reader<K: Key> {
     _k: PhantomData<K>,
 }
 
+/// Keys per chunk of [`Reader::lookup_burst`] (one bit each in a `u64`).
+pub const BURST: usize = 64;
+
 /// FIB table index and root node index of `fib`, if it has routes.
 #[inline(always)]
 fn find_slot<N: ArenaRead<u64>>(nodes: &N, base: u32, mask: u32, fib: u32) -> Option<(u32, u32)> {
@@ -565,7 +568,74 @@ impl<K: Key> Reader<K> {
                 return r;
             }
         }
+        self.tbm_lookup(nodes, results, root, key)
+    }
+
+    /// The nexthop of the longest prefix covering `key` in the Tree
+    /// Bitmap whose root node is `root`, or `None`.
+    #[inline(always)]
+    fn tbm_lookup<N: ArenaRead<u64>, R: ArenaRead<u32>>(
+        &self,
+        nodes: &N,
+        results: &R,
+        root: u32,
+        key: K,
+    ) -> Option<u32> {
         results.get(self.find_from(nodes, root, key)?.0)
+    }
+
+    /// [`Reader::lookup`] of each of `keys` in `fib`, the answers in
+    /// `out` (`out[i]` for `keys[i]`); returns how many keys were looked
+    /// up, the shorter of the two lengths. Same concurrency rules as
+    /// [`Reader::lookup`].
+    ///
+    /// For a burst of packets that arrived through one FIB (one
+    /// interface, one NAPI poll): the FIB is found once, and keys whose
+    /// accelerator entry is dirty are looked up in the Tree Bitmap after
+    /// the others, [`BURST`] at a time. The accelerator loop then makes
+    /// no call, so its values stay in registers.
+    pub fn lookup_burst<N: ArenaRead<u64>, R: ArenaRead<u32>>(
+        &self,
+        nodes: &N,
+        results: &R,
+        fib: u32,
+        keys: &[K],
+        out: &mut [Option<u32>],
+    ) -> usize {
+        let n = keys.len().min(out.len());
+        let (Some(keys), Some(out)) = (keys.get(..n), out.get_mut(..n)) else {
+            return 0;
+        };
+        let Some((at, root)) = find_slot(nodes, self.fib_base, self.fib_mask, fib) else {
+            out.fill(None);
+            return n;
+        };
+        let acc = nodes.get(at.wrapping_add(1)).map_or(0, |w| w as u32);
+        if acc == 0 {
+            for (o, &k) in out.iter_mut().zip(keys) {
+                *o = self.tbm_lookup(nodes, results, root, k);
+            }
+            return n;
+        }
+        let dir = acc.wrapping_sub(1);
+        for (ks, os) in keys.chunks(BURST).zip(out.chunks_mut(BURST)) {
+            // Bit i: keys[i] of this chunk needs the Tree Bitmap.
+            let mut defer = 0u64;
+            for (i, (o, &k)) in os.iter_mut().zip(ks).enumerate() {
+                match dir_lookup(nodes, dir, k) {
+                    Some(r) => *o = r,
+                    None => defer |= 1 << i,
+                }
+            }
+            while defer != 0 {
+                let i = defer.trailing_zeros() as usize;
+                defer &= defer - 1;
+                if let (Some(o), Some(&k)) = (os.get_mut(i), ks.get(i)) {
+                    *o = self.tbm_lookup(nodes, results, root, k);
+                }
+            }
+        }
+        n
     }
 
     /// The length and nexthop of the longest prefix of `fib` covering
@@ -1191,6 +1261,13 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     #[inline]
     pub fn lookup(&self, fib: u32, key: K) -> Option<u32> {
         self.rd.lookup(&self.nodes, &self.results, fib, key)
+    }
+
+    /// The nexthops of `keys` in `fib`, in `out`; see
+    /// [`Reader::lookup_burst`]. Returns how many keys were looked up.
+    pub fn lookup_burst(&self, fib: u32, keys: &[K], out: &mut [Option<u32>]) -> usize {
+        self.rd
+            .lookup_burst(&self.nodes, &self.results, fib, keys, out)
     }
 
     /// The length and nexthop of the longest prefix of `fib` covering

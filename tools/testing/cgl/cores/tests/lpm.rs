@@ -2,7 +2,7 @@
 
 //! The multi-FIB LPM trie against a naive model (a map of routes scanned
 //! for the longest match), for IPv4 and IPv6 keys, with error cases and
-//! allocation-failure injection; `lookup_route`, in-order resumable walks
+//! allocation-failure injection; `lookup_route`, `lookup_burst`, in-order resumable walks
 //! and `delete_fib` against the same model. `real_tables` loads the RouteViews lists
 //! shipped by Debian's python3-pyasn from `$CGL_PYASN_DIR` and compares
 //! with the `prefix-trie` crate; it is skipped when the variable is unset:
@@ -14,7 +14,7 @@
 
 mod common;
 
-use cgl_cores::lpm::{Key, Lpm, LpmError, MAX_FIBS, NODE_WORDS};
+use cgl_cores::lpm::{self, Key, Lpm, LpmError, MAX_FIBS, NODE_WORDS};
 use common::{Nodes, Results, XorShift};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -314,13 +314,48 @@ fn probes<K: TKey>(m: &Model, extra: &[u128], rng: &mut XorShift) -> Vec<(u32, u
     v
 }
 
+/// `lookup_burst` of the probes, grouped by FIB, against the model: the
+/// keys of each FIB repeated to span more than one chunk, with an output
+/// one shorter than the keys (the count returned is the shorter length,
+/// the slot past it untouched).
+fn check_burst<K: TKey>(t: &T<K>, m: &Model, probes: &[(u32, u128)]) -> Result<(), TestCaseError> {
+    for f in ALL_FIBS {
+        let keys: Vec<K> = probes
+            .iter()
+            .filter(|p| p.0 == f)
+            .map(|p| K::from_u128(p.1))
+            .cycle()
+            .take(lpm::BURST + 3)
+            .collect();
+        let n = keys.len().saturating_sub(1);
+        let mut out = vec![Some(u32::MAX); keys.len()];
+        prop_assert_eq!(t.lookup_burst(f, &keys, &mut out[..n]), n);
+        for (i, k) in keys.iter().enumerate().take(n) {
+            let key = K::to_u128(*k);
+            prop_assert_eq!(
+                out[i],
+                m.lookup::<K>(f, key),
+                "burst, fib {} key {:x}",
+                f,
+                key
+            );
+        }
+        if !keys.is_empty() {
+            prop_assert_eq!(out[n], Some(u32::MAX));
+        }
+    }
+    Ok(())
+}
+
 fn check_all<K: TKey>(
     t: &T<K>,
     m: &Model,
     extra: &[u128],
     rng: &mut XorShift,
 ) -> Result<(), TestCaseError> {
-    for (f, key) in probes::<K>(m, extra, rng) {
+    let probes = probes::<K>(m, extra, rng);
+    check_burst(t, m, &probes)?;
+    for (f, key) in probes {
         prop_assert_eq!(
             t.lookup(f, K::from_u128(key)),
             m.lookup::<K>(f, key),
@@ -541,7 +576,10 @@ fn run_accel<K: TKey>(ops: Vec<Op>, how: Vec<u8>) -> Result<(), TestCaseError> {
     let mut m = Model::default();
     let mut rng = XorShift(0xacce1);
     let check = |t: &T<K>, m: &Model, extra: u128, rng: &mut XorShift| {
-        for (f, key) in probes::<K>(m, &[extra, rng.next() as u128], rng) {
+        let probes = probes::<K>(m, &[extra, rng.next() as u128], rng);
+        // Dirty entries (failed flushes) defer keys to the Tree Bitmap.
+        check_burst(t, m, &probes)?;
+        for (f, key) in probes {
             let want = m.lookup::<K>(f, key);
             prop_assert_eq!(
                 t.lookup(f, K::from_u128(key)),
