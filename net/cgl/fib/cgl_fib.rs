@@ -739,16 +739,67 @@ fn now_ns() -> u64 {
     unsafe { kernel::bindings::ktime_get_ns() }
 }
 
+/// Lookups per RCU read-side section of the `bench` and `torture` loops.
+const SECTION: u32 = 1024;
+
+/// The RCU read-side sections of a long kernel loop (up to 100M lookups
+/// for `bench`): held while the value lives, renewed every [`SECTION`]
+/// steps with a chance to reschedule in between, so the loop stalls
+/// neither grace periods nor the CPU, whatever its length.
+///
+/// Only for process context with no spinlock held (a sysfs write; the
+/// FIB mutex may be held). Pointers read under one section are not used
+/// after [`RcuSections::step`] unless they stay valid for ever (the
+/// kernel's main tables of `init_net`).
+struct RcuSections {
+    left: u32,
+}
+
+impl RcuSections {
+    /// Enters the first section.
+    fn new() -> Self {
+        // SAFETY: unlocked by `drop` (or by `step`, which locks again).
+        unsafe { kernel::bindings::rcu_read_lock() };
+        Self { left: SECTION }
+    }
+
+    /// Counts one step; every [`SECTION`] steps, ends the section, lets
+    /// the scheduler run and enters a new one.
+    fn step(&mut self) {
+        self.left -= 1;
+        if self.left == 0 {
+            self.left = SECTION;
+            // SAFETY: the section `new` or the last `step` entered; the
+            // caller is in process context without spinlocks (type doc),
+            // where rescheduling is allowed.
+            unsafe {
+                kernel::bindings::rcu_read_unlock();
+                kernel::bindings::__cond_resched();
+                kernel::bindings::rcu_read_lock();
+            }
+        }
+    }
+}
+
+impl Drop for RcuSections {
+    fn drop(&mut self) {
+        // SAFETY: the section `new` or the last `step` entered.
+        unsafe { kernel::bindings::rcu_read_unlock() };
+    }
+}
+
 /// Runs what forwarding runs (`lookup`: the accelerator when the FIB has
 /// one) for each of `keys` in `fib`: the time taken and the sum of the
 /// nexthops found, plus one each.
 fn time_lookups<K: Key>(trie: &Trie<K>, fib: u32, keys: impl Iterator<Item = K>) -> (u64, u64) {
+    let mut rcu = RcuSections::new();
     let t0 = now_ns();
     let mut sum = 0u64;
     for k in keys {
         if let Some(nh) = trie.lookup(fib, k) {
             sum += u64::from(nh) + 1;
         }
+        rcu.step();
     }
     (now_ns() - t0, sum)
 }
@@ -782,17 +833,17 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
     let now = now_ns;
     let (t_ours, sum_ours) = time_lookups(&inner.v4, fib, keys(0x1234_5678));
 
-    // SAFETY: `init_net` lives for ever; its main table lives while the
-    // RCU read lock is held, which covers every use of `tb` below.
+    let mut rcu = RcuSections::new();
+    // SAFETY: `init_net` lives for ever, and so does its main table (a
+    // table goes only with its namespace), through every RCU section of
+    // the loops below; the section held keeps its trie nodes.
     let (t_trie, sum_trie, differ, accel_differ) = unsafe {
-        kernel::bindings::rcu_read_lock();
         // The main table always exists, so this only looks it up.
         let tb = kernel::bindings::fib_new_table(
             core::ptr::addr_of_mut!(kernel::bindings::init_net),
             kernel::bindings::rt_class_t_RT_TABLE_MAIN,
         );
         if tb.is_null() {
-            kernel::bindings::rcu_read_unlock();
             return Err(ENOENT);
         }
         let trie_len = |k: u32| -> Option<u8> {
@@ -814,6 +865,7 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
             if let Some(len) = trie_len(k) {
                 sum += u64::from(len) + 1;
             }
+            rcu.step();
         }
         let t = now() - t0;
         let mut differ = 0u64;
@@ -843,10 +895,11 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
                 }
                 differ += 1;
             }
+            rcu.step();
         }
-        kernel::bindings::rcu_read_unlock();
         (t, sum, differ, accel_differ)
     };
+    drop(rcu);
     store_all(
         &BENCH,
         [
@@ -944,15 +997,16 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
     if tb.is_null() {
         return Err(ENOENT);
     }
-    // SAFETY: unlocked below, with no return in between.
-    unsafe { kernel::bindings::rcu_read_lock() };
+    let mut rcu = RcuSections::new();
     let t0 = now_ns();
     let mut sum_fib6 = 0u64;
     for k in keys(SEED) {
-        // SAFETY: under the RCU read lock taken above.
+        // SAFETY: in an RCU read-side section; `net` and `tb` live for
+        // ever.
         if let Some(len) = unsafe { fib6_len(net, tb, k) } {
             sum_fib6 += u64::from(len) + 1;
         }
+        rcu.step();
     }
     let t_fib6 = now_ns() - t0;
     let mut differ = 0u64;
@@ -962,9 +1016,8 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
         if theirs != inner.v6.lookup_route(fib, k).map(|(l, _)| l) {
             differ += 1;
         }
+        rcu.step();
     }
-    // SAFETY: the lock taken above.
-    unsafe { kernel::bindings::rcu_read_unlock() };
     let clean = inner.v6.accel_state(fib) == Some(0);
     let mut accel_differ = 0u64;
     for k in keys(SEED) {
@@ -973,7 +1026,9 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
         if inner.v6.lookup(fib, k) != route || (clean && own != Some(route)) {
             accel_differ += 1;
         }
+        rcu.step();
     }
+    drop(rcu);
     store_all(
         &BENCH,
         [
@@ -993,16 +1048,13 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
 /// Results of the last `torture` run: lookups, misses, rejects, differ.
 static TORTURE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
-/// Lookups per RCU read-side section of a `torture` run.
-const TORTURE_CHUNK: u32 = 1024;
-
 /// Runs forwarding lookups of pseudo-random addresses in `prefix/len`
 /// (IPv6 if `v6`, else IPv4 in the low 32 bits) in FIB `fib` for `secs`
 /// seconds, through the forwarding path's lock-free read handles: no
 /// lock that route updates take is held, so they run meanwhile on other
-/// CPUs. Each section of [`TORTURE_CHUNK`] lookups holds the RCU read
-/// lock; between sections the CPU passes a quiescent state, so grace
-/// periods end and retired blocks are recycled during the run. Counts the
+/// CPUs. Each section of [`SECTION`] lookups holds the RCU read lock;
+/// between sections the CPU passes a quiescent state, so grace periods
+/// end and retired blocks are recycled during the run. Counts the
 /// lookups that found no route, a route that does not forward (blackhole,
 /// unreachable, prohibit), or a unicast nexthop other than the first one
 /// seen.
@@ -1020,10 +1072,9 @@ fn torture(st: &State, fib: u32, v6: bool, prefix: u128, len: u32, secs: u32) {
     let (mut n, mut miss, mut reject, mut differ) = (0u64, 0u64, 0u64, 0u64);
     let mut first = None;
     let readers = &st.fwd.readers;
+    let mut rcu = RcuSections::new();
     while now_ns() < end {
-        // SAFETY: unlocked below, after the chunk's lookups.
-        unsafe { kernel::bindings::rcu_read_lock() };
-        for _ in 0..TORTURE_CHUNK {
+        for _ in 0..SECTION {
             let a = prefix | ((u128::from(next()) << 64 | u128::from(next())) & host);
             let nh = if v6 {
                 readers.route6(fib, a.to_be_bytes())
@@ -1040,12 +1091,10 @@ fn torture(st: &State, fib: u32, v6: bool, prefix: u128, len: u32, secs: u32) {
                     Some(_) => {}
                 },
             }
+            rcu.step();
         }
-        // SAFETY: taken above.
-        unsafe { kernel::bindings::rcu_read_unlock() };
-        // SAFETY: process context (a sysfs write), no lock held.
-        unsafe { kernel::bindings::__cond_resched() };
     }
+    drop(rcu);
     store_all(&TORTURE, [n, miss, reject, differ]);
 }
 
