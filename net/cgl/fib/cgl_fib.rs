@@ -729,9 +729,9 @@ stat_attr!(UsedAttr, "used_bytes", |i| i.v4.nodes().used() * 8
     + i.v6.nodes().used() * 8
     + i.v6.results().used() * 4);
 
-/// Results of the last `bench` run (the last value: its family, 4 or 6).
-static BENCH: [core::sync::atomic::AtomicU64; 8] =
-    [const { core::sync::atomic::AtomicU64::new(0) }; 8];
+/// Results of the last `bench` run, in the order [`BenchAttr`] shows
+/// them (slot 7: its family, 4 or 6).
+static BENCH: [AtomicU64; 10] = [const { AtomicU64::new(0) }; 10];
 
 /// The bench's clock.
 fn now_ns() -> u64 {
@@ -743,48 +743,61 @@ fn now_ns() -> u64 {
 const SECTION: u32 = 1024;
 
 /// The RCU read-side sections of a long kernel loop (up to 100M lookups
-/// for `bench`): held while the value lives, renewed every [`SECTION`]
-/// steps with a chance to reschedule in between, so the loop stalls
-/// neither grace periods nor the CPU, whatever its length.
+/// for `bench`): held while the value lives, renewed with a chance to
+/// reschedule in between, so the loop stalls neither grace periods nor
+/// the CPU, whatever its length.
 ///
 /// Only for process context with no spinlock held (a sysfs write; the
 /// FIB mutex may be held). Pointers read under one section are not used
-/// after [`RcuSections::step`] unless they stay valid for ever (the
+/// after [`RcuSections::renew`] unless they stay valid for ever (the
 /// kernel's main tables of `init_net`).
-struct RcuSections {
-    left: u32,
-}
+struct RcuSections(());
 
 impl RcuSections {
     /// Enters the first section.
     fn new() -> Self {
-        // SAFETY: unlocked by `drop` (or by `step`, which locks again).
+        // SAFETY: unlocked by `drop` (or by `renew`, which locks again).
         unsafe { kernel::bindings::rcu_read_lock() };
-        Self { left: SECTION }
+        Self(())
     }
 
-    /// Counts one step; every [`SECTION`] steps, ends the section, lets
-    /// the scheduler run and enters a new one.
-    fn step(&mut self) {
-        self.left -= 1;
-        if self.left == 0 {
-            self.left = SECTION;
-            // SAFETY: the section `new` or the last `step` entered; the
-            // caller is in process context without spinlocks (type doc),
-            // where rescheduling is allowed.
-            unsafe {
-                kernel::bindings::rcu_read_unlock();
-                kernel::bindings::__cond_resched();
-                kernel::bindings::rcu_read_lock();
-            }
+    /// Ends the section, lets the scheduler run and enters a new one.
+    fn renew(&mut self) {
+        // SAFETY: the section `new` or the last `renew` entered; the
+        // caller is in process context without spinlocks (type doc),
+        // where rescheduling is allowed.
+        unsafe {
+            kernel::bindings::rcu_read_unlock();
+            kernel::bindings::__cond_resched();
+            kernel::bindings::rcu_read_lock();
         }
     }
 }
 
 impl Drop for RcuSections {
     fn drop(&mut self) {
-        // SAFETY: the section `new` or the last `step` entered.
+        // SAFETY: the section `new` or the last `renew` entered.
         unsafe { kernel::bindings::rcu_read_unlock() };
+    }
+}
+
+/// Calls `f` on each of `items` in [`RcuSections`] renewed every
+/// [`SECTION`] items. The loop over one section's items makes no call
+/// besides `f` (inlined), so what a bench times is `f`, not the
+/// renewals, and the loop's values stay in registers.
+fn in_sections<T>(items: impl Iterator<Item = T>, mut f: impl FnMut(T)) {
+    let mut items = items;
+    let mut rcu = RcuSections::new();
+    loop {
+        let mut n = 0u32;
+        for x in items.by_ref().take(SECTION as usize) {
+            f(x);
+            n += 1;
+        }
+        if n < SECTION {
+            break;
+        }
+        rcu.renew();
     }
 }
 
@@ -792,15 +805,44 @@ impl Drop for RcuSections {
 /// one) for each of `keys` in `fib`: the time taken and the sum of the
 /// nexthops found, plus one each.
 fn time_lookups<K: Key>(trie: &Trie<K>, fib: u32, keys: impl Iterator<Item = K>) -> (u64, u64) {
-    let mut rcu = RcuSections::new();
     let t0 = now_ns();
     let mut sum = 0u64;
-    for k in keys {
+    in_sections(keys, |k| {
         if let Some(nh) = trie.lookup(fib, k) {
             sum += u64::from(nh) + 1;
         }
-        rcu.step();
-    }
+    });
+    (now_ns() - t0, sum)
+}
+
+/// Keys per `lookup_burst` call of the bench, as DPDK's bulk lookups.
+const BENCH_BURST: usize = 32;
+
+/// [`time_lookups`] with the keys handed to `lookup_burst` 32 at a time,
+/// as a driver would hand it the packets of one NAPI poll.
+fn time_bursts<K: Key>(trie: &Trie<K>, fib: u32, keys: impl Iterator<Item = K>) -> (u64, u64) {
+    let mut buf = [K::ZERO; BENCH_BURST];
+    let mut out = [None; BENCH_BURST];
+    let mut sum = 0u64;
+    let mut burst = |ks: &[K], sum: &mut u64| {
+        let n = trie.lookup_burst(fib, ks, &mut out);
+        for nh in out.iter().take(n).flatten() {
+            *sum += u64::from(*nh) + 1;
+        }
+    };
+    let t0 = now_ns();
+    let mut n = 0;
+    in_sections(keys, |k| {
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = k;
+            n += 1;
+        }
+        if n == BENCH_BURST {
+            burst(&buf, &mut sum);
+            n = 0;
+        }
+    });
+    burst(buf.get(..n).unwrap_or(&[]), &mut sum);
     (now_ns() - t0, sum)
 }
 
@@ -830,76 +872,77 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
             x
         })
     };
-    let now = now_ns;
     let (t_ours, sum_ours) = time_lookups(&inner.v4, fib, keys(0x1234_5678));
+    let (t_burst, sum_burst) = time_bursts(&inner.v4, fib, keys(0x1234_5678));
 
-    let mut rcu = RcuSections::new();
-    // SAFETY: `init_net` lives for ever, and so does its main table (a
-    // table goes only with its namespace), through every RCU section of
-    // the loops below; the section held keeps its trie nodes.
-    let (t_trie, sum_trie, differ, accel_differ) = unsafe {
-        // The main table always exists, so this only looks it up.
-        let tb = kernel::bindings::fib_new_table(
-            core::ptr::addr_of_mut!(kernel::bindings::init_net),
-            kernel::bindings::rt_class_t_RT_TABLE_MAIN,
-        );
-        if tb.is_null() {
-            return Err(ENOENT);
+    // The main table always exists, so this only looks it up. It lives
+    // for ever (a table goes only with its namespace, and `init_net`
+    // never goes), so the loops below use it across RCU sections.
+    let tb = {
+        let _rcu = RcuSections::new();
+        // SAFETY: `init_net` lives for ever; the RCU read lock is held.
+        unsafe {
+            kernel::bindings::fib_new_table(
+                core::ptr::addr_of_mut!(kernel::bindings::init_net),
+                kernel::bindings::rt_class_t_RT_TABLE_MAIN,
+            )
         }
-        let trie_len = |k: u32| -> Option<u8> {
-            let mut fl: kernel::bindings::flowi4 = core::mem::zeroed();
-            fl.daddr = k.to_be();
-            let mut res: kernel::bindings::fib_result = core::mem::zeroed();
-            // `tb` is live under the RCU read lock; `fl` and `res` are
-            // valid for the call. FIB_LOOKUP_NOREF: no reference taken.
-            let rc = kernel::bindings::fib_table_lookup(tb, &fl, &mut res, 1);
-            // Without CONFIG_IP_MULTIPLE_TABLES the local table is merged
-            // into main: its routes (127/8, own addresses) are not FIB
-            // routes, so they count as no route.
-            (rc == 0 && u32::from(res.type_) != kernel::bindings::RTN_LOCAL)
-                .then_some(res.prefixlen)
-        };
-        let t0 = now();
-        let mut sum = 0u64;
-        for k in keys(0x1234_5678) {
-            if let Some(len) = trie_len(k) {
-                sum += u64::from(len) + 1;
-            }
-            rcu.step();
-        }
-        let t = now() - t0;
-        let mut differ = 0u64;
-        let mut accel_differ = 0u64;
-        // With no dirty entry, the accelerator must answer every address
-        // by itself: `lookup` falling back to the Tree Bitmap would hide
-        // a broken node.
-        let clean = inner.v4.accel_state(fib) == Some(0);
-        for k in keys(0x1234_5678) {
-            let route = inner.v4.lookup_route(fib, k);
-            let own = inner.v4.accel_lookup(fib, k);
-            if inner.v4.lookup(fib, k) != route.map(|(_, nh)| nh) || (clean && own.is_none()) {
-                accel_differ += 1;
-            }
-            let (theirs, ours) = (trie_len(k), route.map(|(l, _)| l));
-            if theirs != ours {
-                if differ < 3 {
-                    pr_info!(
-                        "bench: {}.{}.{}.{}: fib_trie /{:?}, cgl_fib /{:?}\n",
-                        k >> 24,
-                        (k >> 16) & 255,
-                        (k >> 8) & 255,
-                        k & 255,
-                        theirs,
-                        ours
-                    );
-                }
-                differ += 1;
-            }
-            rcu.step();
-        }
-        (t, sum, differ, accel_differ)
     };
-    drop(rcu);
+    if tb.is_null() {
+        return Err(ENOENT);
+    }
+    // Called only by `in_sections`, under the RCU read lock.
+    let trie_len = |k: u32| -> Option<u8> {
+        // SAFETY: all-zero is a valid `flowi4` and `fib_result` (plain C
+        // structs of integers and pointers).
+        let (mut fl, mut res): (kernel::bindings::flowi4, kernel::bindings::fib_result) =
+            unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
+        fl.daddr = k.to_be();
+        // SAFETY: `tb` lives for ever and the caller's RCU section keeps
+        // its trie nodes; `fl` and `res` are valid for the call.
+        // FIB_LOOKUP_NOREF: no reference taken.
+        let rc = unsafe { kernel::bindings::fib_table_lookup(tb, &fl, &mut res, 1) };
+        // Without CONFIG_IP_MULTIPLE_TABLES the local table is merged
+        // into main: its routes (127/8, own addresses) are not FIB
+        // routes, so they count as no route.
+        (rc == 0 && u32::from(res.type_) != kernel::bindings::RTN_LOCAL).then_some(res.prefixlen)
+    };
+    let t0 = now_ns();
+    let mut sum_trie = 0u64;
+    in_sections(keys(0x1234_5678), |k| {
+        if let Some(len) = trie_len(k) {
+            sum_trie += u64::from(len) + 1;
+        }
+    });
+    let t_trie = now_ns() - t0;
+    let mut differ = 0u64;
+    let mut accel_differ = 0u64;
+    // With no dirty entry, the accelerator must answer every address by
+    // itself: `lookup` falling back to the Tree Bitmap would hide a
+    // broken node.
+    let clean = inner.v4.accel_state(fib) == Some(0);
+    in_sections(keys(0x1234_5678), |k| {
+        let route = inner.v4.lookup_route(fib, k);
+        let own = inner.v4.accel_lookup(fib, k);
+        if inner.v4.lookup(fib, k) != route.map(|(_, nh)| nh) || (clean && own.is_none()) {
+            accel_differ += 1;
+        }
+        let (theirs, ours) = (trie_len(k), route.map(|(l, _)| l));
+        if theirs != ours {
+            if differ < 3 {
+                pr_info!(
+                    "bench: {}.{}.{}.{}: fib_trie /{:?}, cgl_fib /{:?}\n",
+                    k >> 24,
+                    (k >> 16) & 255,
+                    (k >> 8) & 255,
+                    k & 255,
+                    theirs,
+                    ours
+                );
+            }
+            differ += 1;
+        }
+    });
     store_all(
         &BENCH,
         [
@@ -911,6 +954,8 @@ fn bench(inner: &Inner, fib: u32, n: u32) -> Result {
             sum_trie,
             accel_differ,
             4,
+            t_burst,
+            sum_burst,
         ],
     );
     Ok(())
@@ -991,44 +1036,40 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
     };
     const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
     let (t_ours, sum_ours) = time_lookups(&inner.v6, fib, keys(SEED));
+    let (t_burst, sum_burst) = time_bursts(&inner.v6, fib, keys(SEED));
     let net = core::ptr::addr_of_mut!(kernel::bindings::init_net);
     // SAFETY: `init_net` lives for ever, and so does its IPv6 main table.
     let tb = unsafe { (*net).ipv6.fib6_main_tbl };
     if tb.is_null() {
         return Err(ENOENT);
     }
-    let mut rcu = RcuSections::new();
     let t0 = now_ns();
     let mut sum_fib6 = 0u64;
-    for k in keys(SEED) {
+    in_sections(keys(SEED), |k| {
         // SAFETY: in an RCU read-side section; `net` and `tb` live for
         // ever.
         if let Some(len) = unsafe { fib6_len(net, tb, k) } {
             sum_fib6 += u64::from(len) + 1;
         }
-        rcu.step();
-    }
+    });
     let t_fib6 = now_ns() - t0;
     let mut differ = 0u64;
-    for k in keys(SEED) {
+    in_sections(keys(SEED), |k| {
         // SAFETY: as above.
         let theirs = unsafe { fib6_len(net, tb, k) };
         if theirs != inner.v6.lookup_route(fib, k).map(|(l, _)| l) {
             differ += 1;
         }
-        rcu.step();
-    }
+    });
     let clean = inner.v6.accel_state(fib) == Some(0);
     let mut accel_differ = 0u64;
-    for k in keys(SEED) {
+    in_sections(keys(SEED), |k| {
         let route = inner.v6.lookup_route(fib, k).map(|(_, nh)| nh);
         let own = inner.v6.accel_lookup(fib, k);
         if inner.v6.lookup(fib, k) != route || (clean && own != Some(route)) {
             accel_differ += 1;
         }
-        rcu.step();
-    }
-    drop(rcu);
+    });
     store_all(
         &BENCH,
         [
@@ -1040,6 +1081,8 @@ fn bench6(inner: &Inner, fib: u32, n: u32) -> Result {
             sum_fib6,
             accel_differ,
             6,
+            t_burst,
+            sum_burst,
         ],
     );
     Ok(())
@@ -1091,8 +1134,8 @@ fn torture(st: &State, fib: u32, v6: bool, prefix: u128, len: u32, secs: u32) {
                     Some(_) => {}
                 },
             }
-            rcu.step();
         }
+        rcu.renew();
     }
     drop(rcu);
     store_all(&TORTURE, [n, miss, reject, differ]);
@@ -1167,10 +1210,10 @@ impl Attribute for AccelRoutesAttr {
     }
 }
 
-/// `bench`: write "FIB N" to compare N IPv4 lookups in FIB with the
-/// kernel's fib_trie (main table) holding the same routes, or "FIB N 6"
-/// for N IPv6 lookups against fib6 (IPv6 main table); read the last
-/// result.
+/// `bench`: write "FIB N" to compare N IPv4 lookups in FIB, one at a
+/// time and in bursts of 32, with the kernel's fib_trie (main table)
+/// holding the same routes, or "FIB N 6" for N IPv6 lookups against
+/// fib6 (IPv6 main table); read the last result.
 struct BenchAttr;
 impl Attribute for BenchAttr {
     const NAME: &'static CStr = c_str!("bench");
@@ -1181,8 +1224,8 @@ impl Attribute for BenchAttr {
         let peer = if v[7] == 6 { "fib6" } else { "fib_trie" };
         writeln!(
             out,
-            "lookups {} peer {} cgl_fib_ns {} kernel_ns {} cgl_fib_ns_per_lookup {} kernel_ns_per_lookup {} differ {} sum_cgl {} sum_kernel {} accel_differ {}",
-            v[0], peer, v[1], v[2], v[1] / n, v[2] / n, v[3], v[4], v[5], v[6]
+            "lookups {} peer {} cgl_fib_ns {} kernel_ns {} cgl_fib_ns_per_lookup {} kernel_ns_per_lookup {} differ {} sum_cgl {} sum_kernel {} accel_differ {} cgl_fib_burst_ns {} cgl_fib_burst_ns_per_lookup {} sum_cgl_burst {}",
+            v[0], peer, v[1], v[2], v[1] / n, v[2] / n, v[3], v[4], v[5], v[6], v[8], v[8] / n, v[9]
         )
         .map_err(|_| EINVAL)
     }

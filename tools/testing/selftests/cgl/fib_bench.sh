@@ -86,6 +86,8 @@ get() { echo "$b" | tr ' ' '\n' | awk -v k="$1" 'f { print; exit } $0 == k { f =
 ours=$(get cgl_fib_ns_per_lookup)
 trie=$(get kernel_ns_per_lookup)
 differ=$(get differ)
+burst=$(get cgl_fib_burst_ns_per_lookup)
+burst_ok=$([ "$(get sum_cgl_burst)" = "$(get sum_cgl)" ] && echo same || echo DIFFERENT)
 
 $ctl fib del 2 2>/dev/null || true
 $ctl fib add 2
@@ -101,6 +103,7 @@ echo "memory (right after the load, blocks waiting for a grace period included):
 echo "memory with the lookup accelerator (built: $acc; the load's retired blocks recycled): cgl_fib $(((used2 - used0) / n)) B/route used: $(r $(((s1 - s0))) $((used2 - used0)))x less"
 echo "memory of FIB 1's own slots (accelerator included, counted when read): cgl_fib $((own1 / n)) B/route: $(r $(((s1 - s0))) $own1)x less"
 echo "lookup: cgl_fib ${ours} ns, fib_table_lookup ${trie} ns: $(r $trie $ours)x; matched lengths differ for $differ of $N addresses; accelerator and Tree Bitmap differ for $(get accel_differ)"
+echo "lookup in bursts of 32 (lookup_burst): cgl_fib ${burst} ns, fib_table_lookup ${trie} ns one at a time: $(r $trie $burst)x; nexthops $burst_ok"
 echo "size independence: ${small} ns at 10 routes, ${ours} ns at $n routes: $(r $ours $small)x"
 
 # load FAMILY DEV FIB CGL_BATCH IP_BATCH: loads both, sets t_cgl, t_ip,
@@ -161,7 +164,10 @@ print(len(seen))' $d/ip6.batch $d/cgl6.batch > $d/count6
 	b=$(cat $S/bench)
 	ours6=$(get cgl_fib_ns_per_lookup)
 	fib6=$(get kernel_ns_per_lookup)
+	burst6=$(get cgl_fib_burst_ns_per_lookup)
+	burst6_ok=$([ "$(get sum_cgl_burst)" = "$(get sum_cgl)" ] && echo same || echo DIFFERENT)
 	echo "lookup IPv6 (addresses inside the routes): cgl_fib ${ours6} ns, fib6_table_lookup ${fib6} ns: $(r $fib6 $ours6)x; matched lengths differ for $(get differ) of $N addresses; accelerator and Tree Bitmap differ for $(get accel_differ)"
+	echo "lookup IPv6 in bursts of 32 (lookup_burst): cgl_fib ${burst6} ns, fib6_table_lookup ${fib6} ns one at a time: $(r $fib6 $burst6)x; nexthops $burst6_ok"
 fi
 
 # 1M synthetic IPv4 prefixes with the 2014 table's share of each prefix
