@@ -785,8 +785,7 @@ impl Drop for RcuSections {
 /// [`SECTION`] items. The loop over one section's items makes no call
 /// besides `f` (inlined), so what a bench times is `f`, not the
 /// renewals, and the loop's values stay in registers.
-fn in_sections<T>(items: impl Iterator<Item = T>, mut f: impl FnMut(T)) {
-    let mut items = items;
+fn in_sections<T>(mut items: impl Iterator<Item = T>, mut f: impl FnMut(T)) {
     let mut rcu = RcuSections::new();
     loop {
         let mut n = 0u32;

@@ -354,6 +354,7 @@ pub struct Reader<K: Key> {
 
 /// Keys per chunk of [`Reader::lookup_burst`] (one bit each in a `u64`).
 pub const BURST: usize = 64;
+const _: () = assert!(BURST <= 64);
 
 /// FIB table index and root node index of `fib`, if it has routes.
 #[inline(always)]
