@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 #include <linux/netdevice.h>
+#include <linux/prefetch.h>
 #include <linux/rcupdate.h>
 #include <net/ip_fib.h>
 #include <net/nexthop.h>
@@ -14,6 +15,12 @@ bool rust_helper_cgl_fib_cpu_has_popcnt(void)
 	return boot_cpu_has(X86_FEATURE_POPCNT);
 }
 #endif
+
+/* A cache prefetch, for the LPM trie's updates (net/cgl/fib/lpm.rs). */
+void rust_helper_cgl_fib_prefetch(const void *p)
+{
+	prefetch(p);
+}
 
 void rust_helper_dev_put(struct net_device *dev)
 {

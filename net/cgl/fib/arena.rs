@@ -379,6 +379,15 @@ impl<T: Slot> ArenaRead<T> for KArena<T> {
         // SAFETY: `slot_ptr` returns valid, aligned slot pointers.
         self.slot_ptr(idx).map(|p| unsafe { T::load(p) })
     }
+
+    #[inline]
+    fn prefetch(&self, idx: u32) {
+        if let Some(p) = self.slot_ptr(idx) {
+            // SAFETY: a prefetch of a valid slot; it reads nothing that
+            // the program sees.
+            unsafe { bindings::cgl_fib_prefetch(p.cast()) };
+        }
+    }
 }
 
 impl<T: Slot> Arena<T> for KArena<T> {

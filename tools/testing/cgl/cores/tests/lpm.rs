@@ -1689,3 +1689,111 @@ fn walk_resume_500k_linear() {
         );
     }
 }
+
+/// A node arena that notes the word an update prefetches and whether the
+/// update then reads it.
+#[derive(Default)]
+struct Watched {
+    inner: Nodes,
+    /// The last word prefetched.
+    prefetched: std::cell::Cell<Option<u32>>,
+    /// Whether it was read after the prefetch.
+    used: std::cell::Cell<bool>,
+}
+
+impl lpm::ArenaRead<u64> for Watched {
+    fn get(&self, idx: u32) -> Option<u64> {
+        if self.prefetched.get() == Some(idx) {
+            self.used.set(true);
+        }
+        self.inner.get(idx)
+    }
+    fn prefetch(&self, idx: u32) {
+        self.prefetched.set(Some(idx));
+        self.used.set(false);
+    }
+}
+
+impl lpm::Arena<u64> for Watched {
+    fn try_alloc(&mut self, n: u32) -> Result<u32, lpm::AllocError> {
+        self.inner.try_alloc(n)
+    }
+    fn set(&mut self, idx: u32, v: u64) -> bool {
+        self.inner.set(idx, v)
+    }
+    fn free(&mut self, base: u32, n: u32) {
+        self.inner.free(base, n)
+    }
+    fn retire(&mut self, base: u32, n: u32) {
+        self.inner.retire(base, n)
+    }
+}
+
+/// An update of an accelerated FIB prefetches the direct-table word that
+/// its accelerator update then reads (and nothing for a FIB without an
+/// accelerator), for both key widths and every prefix length.
+#[test]
+fn accel_update_prefetches_its_entry() {
+    fn check<K: TKey>(rng: &mut XorShift) {
+        let mut t: Lpm<K, Watched, Results> =
+            Lpm::new(Watched::default(), Results::new(), FIBS).unwrap();
+        // Routes in a few /12s, so that IPv6 gets pages, of every length.
+        let route = |rng: &mut XorShift| {
+            let top = u128::from(rng.next() % 4) << (K::BITS - 12);
+            let bits = (u128::from(rng.next()) << 64 | u128::from(rng.next())) & mask::<K>(K::BITS);
+            let len = (rng.next() % u64::from(K::BITS + 1)) as u8;
+            let p = (top | bits >> 12) & mask::<K>(len.into());
+            (K::from_u128(p), len)
+        };
+        let mut live = Vec::new();
+        for i in 0..4000u32 {
+            let (p, l) = route(rng);
+            if t.insert(1, p, l, i).is_ok() {
+                live.push((p, l));
+            }
+        }
+        // Without an accelerator: no prefetch.
+        let (p, l) = live[0];
+        t.nodes().prefetched.set(None);
+        t.delete(1, p, l).unwrap();
+        t.insert(1, p, l, 7).unwrap();
+        assert_eq!(
+            t.nodes().prefetched.get(),
+            None,
+            "prefetch without an accelerator"
+        );
+        t.set_accel_threshold(1);
+        t.flush(1).unwrap();
+        const UPDATES: usize = 1500;
+        assert!(
+            live.len() > UPDATES,
+            "{} bits: {} routes",
+            K::BITS,
+            live.len()
+        );
+        let (mut prefetched, mut used) = (0, 0);
+        for (n, &(p, l)) in live.iter().enumerate().take(UPDATES) {
+            t.nodes().prefetched.set(None);
+            if n % 2 == 0 {
+                t.delete(1, p, l).unwrap();
+            } else {
+                t.replace(1, p, l, n as u32).unwrap();
+            }
+            t.flush(1).unwrap();
+            if t.nodes().prefetched.get().is_some() {
+                prefetched += 1;
+                used += usize::from(t.nodes().used.get());
+            }
+        }
+        assert_eq!(
+            prefetched,
+            UPDATES,
+            "{} bits: updates that prefetched",
+            K::BITS
+        );
+        assert_eq!(used, prefetched, "{} bits: prefetched words read", K::BITS);
+    }
+    let mut rng = XorShift(0x9e37_0001);
+    check::<u32>(&mut rng);
+    check::<u128>(&mut rng);
+}

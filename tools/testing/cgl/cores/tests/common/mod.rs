@@ -62,6 +62,21 @@ impl<T: Copy + Default> ArenaRead<T> for VecArena<T> {
     fn get(&self, idx: u32) -> Option<T> {
         self.v.get(idx as usize).copied()
     }
+    #[inline(always)]
+    fn prefetch(&self, idx: u32) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = self.v.get(idx as usize) {
+            // SAFETY: `p` points into the arena; a prefetch reads nothing
+            // the program sees.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                    (p as *const T).cast(),
+                )
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = idx;
+    }
 }
 
 impl<T: Copy + Default> Arena<T> for VecArena<T> {
