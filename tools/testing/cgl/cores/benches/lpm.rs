@@ -883,6 +883,18 @@ fn main() {
         "timer: {:.1} ns per Instant measurement (included in update latencies)",
         timer_ns()
     );
+    // Neither side asks for huge pages (DPDK runs with --no-huge), so
+    // the system's THP mode decides whether the big tables of the DPDK
+    // peers (64 MiB and more) may get them: a run is only comparable
+    // with runs under the same mode.
+    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .ok()
+        .and_then(|s| {
+            let (_, r) = s.split_once('[')?;
+            Some(r.split_once(']')?.0.to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    println!("transparent huge pages: {thp}");
     let v4 = common::pyasn::v4(&dir.join(common::pyasn::V4));
     let v6 = common::pyasn::v6(&dir.join(common::pyasn::V6));
     let mut ok = true;
