@@ -57,8 +57,9 @@ enum cgl_fib_cmd {
 	 * it an existing route is EEXIST. Or a batch: FIB_ID, FAMILY and
 	 * BATCH, a nest of up to CGL_FIB_BATCH_MAX ROUTE nests each holding
 	 * DST, DST_LEN and optionally TYPE, GATEWAY, OIF, METRIC; the batch is
-	 * applied in order and stops at the first error, whose index is in
-	 * the extack message; routes before it stay.
+	 * applied in order, all or nothing: on an error, whose route index is
+	 * in the extack message, the routes before it are taken back (the
+	 * message says how many could not be, for want of memory).
 	 */
 	CGL_FIB_CMD_NEWROUTE,
 	/* Delete a route: FIB_ID, FAMILY, DST, DST_LEN. */

@@ -151,6 +151,14 @@ pub(crate) fn reject(r: rtmsg::Reject) -> Fail {
     (Error::from_errno(-r.errno), msg)
 }
 
+// A refusal of the request core as the module's failure, for
+// [`rtmsg::check_batch`].
+impl From<rtmsg::Reject> for Fail {
+    fn from(r: rtmsg::Reject) -> Self {
+        reject(r)
+    }
+}
+
 /// The writer state.
 pub(crate) struct Inner {
     pub(crate) v4: Trie<u32>,
@@ -167,6 +175,16 @@ pub(crate) struct Inner {
     /// Routes from which a FIB family gets a lookup accelerator
     /// (`/sys/kernel/cgl/fib/accel_routes`).
     pub(crate) accel_routes: u32,
+}
+
+/// What [`Inner::set_route`] did to a prefix, so that it can be taken
+/// back ([`Inner::undo_route`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Undo {
+    /// The route was added.
+    Inserted,
+    /// The route existed and had this nexthop id.
+    Replaced(u32),
 }
 
 /// One route as the control plane sees it.
@@ -410,6 +428,27 @@ impl Inner {
     where
         Self: FamilyTrie<K>,
     {
+        if let Undo::Replaced(old) = self.set_route(fib, prefix, len, nh, replace)? {
+            self.nh.put(old);
+        }
+        Ok(())
+    }
+
+    /// [`Inner::add_route`] that tells what it did, for a batch to take
+    /// it back ([`Inner::undo_route`]). After [`Undo::Replaced`] the
+    /// caller holds the old nexthop's reference and must put it (or give
+    /// it back to the route).
+    pub(crate) fn set_route<K: Key + Into<u128>>(
+        &mut self,
+        fib: u32,
+        prefix: K,
+        len: u8,
+        nh: &Nexthop,
+        replace: bool,
+    ) -> core::result::Result<Undo, Fail>
+    where
+        Self: FamilyTrie<K>,
+    {
         let fam_v4 = K::BITS == 32;
         self.fib_mut(fib)?;
         let id = self
@@ -439,9 +478,8 @@ impl Inner {
         };
         match r {
             Ok(Some(old)) => {
-                self.nh.put(old);
                 self.touched(fib);
-                Ok(())
+                Ok(Undo::Replaced(old))
             }
             Ok(None) => {
                 self.touched(fib);
@@ -452,10 +490,47 @@ impl Inner {
                         f.routes6 += 1;
                     }
                 }
-                Ok(())
+                Ok(Undo::Inserted)
             }
             Err(e) => {
                 self.nh.put(id);
+                Err(lpm_fail(e))
+            }
+        }
+    }
+
+    /// Takes back what [`Inner::set_route`] did to `prefix/len`: deletes
+    /// an inserted route, or gives a replaced one its old nexthop back
+    /// (an in-place store that allocates nothing) and puts the one it
+    /// had. The old nexthop's reference moves back to the route, or is
+    /// put if that fails. Deleting may fail for want of memory.
+    pub(crate) fn undo_route<K: Key>(
+        &mut self,
+        fib: u32,
+        prefix: K,
+        len: u8,
+        undo: Undo,
+    ) -> core::result::Result<(), Fail>
+    where
+        Self: FamilyTrie<K>,
+    {
+        let old = match undo {
+            Undo::Inserted => return self.del_route(fib, prefix, len),
+            Undo::Replaced(old) => old,
+        };
+        let trie = <Self as FamilyTrie<K>>::trie(self);
+        trie.reclaim();
+        // Without room to retire, a rebuilt accelerator node leaks its old
+        // block (counted in `leaked_blocks`); the route is still restored.
+        let _ = trie.reserve_retire(RETIRE_PER_UPDATE);
+        match trie.replace(fib, prefix, len, old) {
+            Ok(cur) => {
+                self.nh.put(cur);
+                self.touched(fib);
+                Ok(())
+            }
+            Err(e) => {
+                self.nh.put(old);
                 Err(lpm_fail(e))
             }
         }

@@ -4,7 +4,7 @@
 
 use super::lpm::Key;
 use super::rtmsg::{self, RouteAttrs, RouteSpec};
-use super::{reject, state, Fail, Family as Af, FamilyTrie, Inner, Route};
+use super::{reject, state, Fail, Family as Af, FamilyTrie, Inner, Route, Undo};
 use cgl_core::genl::{
     Attr, DoIt, Dump, DumpIt, Family, FamilySpec, Op, Policy, Registration, Request, Writer,
 };
@@ -212,6 +212,113 @@ pub(crate) fn apply(
     }
 }
 
+/// Why a batch was refused: the index of the route that failed, why, and
+/// how many routes before it stayed because taking them back failed (0
+/// unless memory ran out); or a failure of the request as a whole, and
+/// the attribute to blame.
+enum BatchErr {
+    At(usize, Fail, u32),
+    Whole(Fail, Option<u16>),
+}
+
+/// Applies the routes of a `BATCH` payload to `fib`, all or none
+/// ([`rtmsg::check_batch`], then [`rtmsg::apply_batch`]): every route is
+/// decoded and checked before any is applied, and if one still fails
+/// those before it are taken back. Returns the number of routes.
+fn apply_batch(
+    inner: &mut Inner,
+    af: Af,
+    fib: u32,
+    batch: &[u8],
+    replace: bool,
+) -> core::result::Result<u32, BatchErr> {
+    // An unknown FIB is the request's fault, not its first route's.
+    inner
+        .fib_mut(fib)
+        .map_err(|f| BatchErr::Whole(f, Some(A_FIB_ID)))?;
+    let bits = af.addr_len() as u32 * 8;
+    let mut known_oif = 0;
+    let mut decode = |entry: &[u8]| -> core::result::Result<RouteSpec, Fail> {
+        let attrs = RouteAttrs::parse(entry);
+        let r = rtmsg::route_spec(af, &attrs, &mut known_oif, super::dev_exists)
+            .map_err(|(f, _)| reject(f))?;
+        rtmsg::check_prefix(r.dst, r.len, bits).map_err(reject)?;
+        Ok(r)
+    };
+    let n = rtmsg::check_batch(batch, &mut decode).map_err(|(i, f)| BatchErr::At(i, f, 0))?;
+    let none = rtmsg::Applied {
+        dst: 0,
+        len: 0,
+        undo: Undo::Inserted,
+    };
+    let mut log = KVVec::from_elem(none, n, GFP_KERNEL)
+        .map_err(|_| BatchErr::Whole((ENOMEM, c_str!("out of memory")), None))?;
+    let mut t = Target {
+        inner,
+        af,
+        fib,
+        replace,
+    };
+    // At most `BATCH_MAX` (4096) routes: the counts fit.
+    match rtmsg::apply_batch(batch, &mut decode, &mut t, &mut log) {
+        Ok(n) => Ok(n as u32),
+        Err((i, f, kept)) => Err(BatchErr::At(i, f, kept as u32)),
+    }
+}
+
+/// A FIB's family as a batch's [`rtmsg::BatchTarget`].
+struct Target<'a> {
+    inner: &'a mut Inner,
+    af: Af,
+    fib: u32,
+    replace: bool,
+}
+
+impl rtmsg::BatchTarget for Target<'_> {
+    type Undo = Undo;
+    type Err = Fail;
+
+    fn set(&mut self, r: &RouteSpec) -> core::result::Result<Undo, Fail> {
+        let (fib, replace) = (self.fib, self.replace);
+        match self.af {
+            Af::V4 => self
+                .inner
+                .set_route::<u32>(fib, r.dst as u32, r.len, &r.nh, replace),
+            Af::V6 => self
+                .inner
+                .set_route::<u128>(fib, r.dst, r.len, &r.nh, replace),
+        }
+    }
+
+    fn undo(&mut self, dst: u128, len: u8, u: Undo) -> core::result::Result<(), Fail> {
+        match self.af {
+            Af::V4 => self.inner.undo_route::<u32>(self.fib, dst as u32, len, u),
+            Af::V6 => self.inner.undo_route::<u128>(self.fib, dst, len, u),
+        }
+    }
+
+    fn commit(&mut self, u: Undo) {
+        // The replaced nexthop is no longer needed.
+        if let Undo::Replaced(old) = u {
+            self.inner.nh.put(old);
+        }
+    }
+
+    fn pause(&mut self) {
+        resched();
+    }
+}
+
+/// A batch keeps this CPU in the kernel for milliseconds, and
+/// back-to-back batches (a bulk load) return to user space only briefly:
+/// offers the scheduler and RCU (which waits for a quiescent state to
+/// recycle retired blocks) a point to step in.
+fn resched() {
+    // SAFETY: process context; only the FIB mutex is held, which may
+    // sleep.
+    unsafe { kernel::bindings::__cond_resched() };
+}
+
 struct NewFib;
 
 impl DoIt for NewFib {
@@ -368,51 +475,27 @@ impl DoIt for NewRoute {
         if req.attr(A_DST).is_some() {
             return Err(req.fail(EINVAL, c_str!("give DST or BATCH, not both"), Some(A_DST)));
         }
-        let mut done: u32 = 0;
-        let mut err = None;
-        {
-            let mut inner = st.inner.lock();
-            let mut known_oif = 0;
-            for (i, entry) in rtmsg::Attrs::new(batch.bytes()).enumerate() {
-                if i >= rtmsg::BATCH_MAX {
-                    err = Some((i, reject(rtmsg::Reject::BATCH_TOO_LONG)));
-                    break;
-                }
-                let attrs = RouteAttrs::parse(entry.payload);
-                let spec = rtmsg::route_spec(af, &attrs, &mut known_oif, super::dev_exists);
-                let r = match spec {
-                    Ok(r) => apply(&mut inner, af, fib, &r, replace),
-                    Err((f, _)) => Err(reject(f)),
-                };
-                if let Err(f) = r {
-                    err = Some((i, f));
-                    break;
-                }
-                done += 1;
-                if done % 64 == 0 {
-                    // A full batch keeps this CPU in the kernel for
-                    // milliseconds, and back-to-back batches (a bulk load)
-                    // return to user space only briefly: offer the
-                    // scheduler and RCU (which waits for a quiescent state
-                    // to recycle retired blocks) a point to step in.
-                    // SAFETY: process context; only the mutex is held,
-                    // which may sleep.
-                    unsafe { kernel::bindings::__cond_resched() };
-                }
+        let mut inner = st.inner.lock();
+        let r = apply_batch(&mut inner, af, fib, batch.bytes(), replace);
+        inner.kick();
+        drop(inner);
+        let done = match r {
+            Ok(n) => n,
+            Err(BatchErr::At(i, (e, msg), kept)) => {
+                let msg = msg.to_str().unwrap_or("error");
+                return Err(match kept {
+                    0 => req.fail_fmt(e, format_args!("route {i} of the batch: {msg}"), Some(A_BATCH)),
+                    k => req.fail_fmt(
+                        e,
+                        format_args!(
+                            "route {i} of the batch: {msg}; {k} routes before it could not be taken back"
+                        ),
+                        Some(A_BATCH),
+                    ),
+                });
             }
-            inner.kick();
-        }
-        if let Some((i, (e, msg))) = err {
-            return Err(req.fail_fmt(
-                e,
-                format_args!(
-                    "route {} of the batch: {}",
-                    i,
-                    msg.to_str().unwrap_or("error")
-                ),
-                Some(A_BATCH),
-            ));
-        }
+            Err(BatchErr::Whole(f, at)) => return Err(fail(req, f, at)),
+        };
         let mut reply = req.new_reply(CMD_ROUTE)?;
         reply.put_u32(A_DONE, done)?;
         req.reply(reply)

@@ -544,6 +544,111 @@ pub fn check_batch_policy(batch: &[u8]) -> Result<(), Reject> {
     Ok(())
 }
 
+/// Where a batch's routes go, for [`apply_batch`]: sets one route, and
+/// takes one back.
+pub trait BatchTarget {
+    /// What setting a route did, enough to take it back.
+    type Undo: Copy;
+    /// Why setting or taking back a route failed.
+    type Err;
+    /// Adds or replaces the route `r`.
+    fn set(&mut self, r: &RouteSpec) -> Result<Self::Undo, Self::Err>;
+    /// Takes back what [`BatchTarget::set`] did to `dst/len`.
+    fn undo(&mut self, dst: u128, len: u8, u: Self::Undo) -> Result<(), Self::Err>;
+    /// The batch stays: what `u` kept for an undo can go.
+    fn commit(&mut self, u: Self::Undo);
+    /// Called every [`PAUSE_EVERY`] routes set or taken back: a point
+    /// where the kernel may reschedule. The default does nothing.
+    fn pause(&mut self) {}
+}
+
+/// Routes between two [`BatchTarget::pause`] calls.
+pub const PAUSE_EVERY: usize = 64;
+
+/// One route a batch set, and how to take it back.
+#[derive(Clone, Copy, Debug)]
+pub struct Applied<U> {
+    /// Destination as key bits.
+    pub dst: u128,
+    /// Prefix length.
+    pub len: u8,
+    /// What [`BatchTarget::set`] returned.
+    pub undo: U,
+}
+
+/// Decodes every route of a `BATCH` payload with `decode` before any is
+/// applied. Returns how many there are, or the index of the first that
+/// fails and why (more than [`BATCH_MAX`]: [`Reject::BATCH_TOO_LONG`]).
+pub fn check_batch<E: From<Reject>>(
+    batch: &[u8],
+    decode: &mut impl FnMut(&[u8]) -> Result<RouteSpec, E>,
+) -> Result<usize, (usize, E)> {
+    let mut n = 0;
+    for (i, e) in Attrs::new(batch).enumerate() {
+        if i >= BATCH_MAX {
+            return Err((i, Reject::BATCH_TOO_LONG.into()));
+        }
+        decode(e.payload).map_err(|err| (i, err))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Applies a batch that [`check_batch`] passed, all or nothing: its routes
+/// are set in order, and if one fails (it exists, the batch set it
+/// already, memory ran out) those before it are taken back, last first,
+/// so that a prefix the batch set twice gets back what it had before
+/// the first. `log` holds what is needed for that, one entry per route;
+/// routes past its length are not applied (make it as long as
+/// `check_batch` counted). Returns the number of routes set; or the
+/// index of the one that failed, why, and how many before it stayed
+/// because taking them back failed too (0 unless memory ran out).
+pub fn apply_batch<T: BatchTarget>(
+    batch: &[u8],
+    decode: &mut impl FnMut(&[u8]) -> Result<RouteSpec, T::Err>,
+    t: &mut T,
+    log: &mut [Applied<T::Undo>],
+) -> Result<usize, (usize, T::Err, usize)> {
+    let mut done = 0;
+    let mut failed = None;
+    for (e, slot) in Attrs::new(batch).zip(log.iter_mut()) {
+        match decode(e.payload).and_then(|r| t.set(&r).map(|u| (r, u))) {
+            Ok((r, undo)) => {
+                *slot = Applied {
+                    dst: r.dst,
+                    len: r.len,
+                    undo,
+                };
+                done += 1;
+            }
+            Err(err) => {
+                failed = Some(err);
+                break;
+            }
+        }
+        if done % PAUSE_EVERY == 0 {
+            t.pause();
+        }
+    }
+    let set = log.get(..done).unwrap_or_default();
+    let Some(err) = failed else {
+        for a in set {
+            t.commit(a.undo);
+        }
+        return Ok(done);
+    };
+    let mut kept = 0;
+    for (j, a) in set.iter().rev().enumerate() {
+        if t.undo(a.dst, a.len, a.undo).is_err() {
+            kept += 1;
+        }
+        if (j + 1) % PAUSE_EVERY == 0 {
+            t.pause();
+        }
+    }
+    Err((done, err, kept))
+}
+
 /// Size of `struct cgl_fib_ioc_route`.
 pub const IOC_ROUTE_LEN: usize = 52;
 /// `CGL_FIB_IOC_F_REPLACE`.

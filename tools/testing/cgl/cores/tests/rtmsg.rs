@@ -6,19 +6,22 @@
 //! refusal with its errno, message and attribute, the batch policy as
 //! `lib/nlattr.c` applies it, and properties: arbitrary bytes never panic,
 //! valid routes round-trip through both encodings, the prefix rule is an
-//! independent mask computation and the trie's own.
+//! independent mask computation and the trie's own, and a batch is
+//! applied all or nothing whichever of its routes fails.
 //!
 //! `CGL_RTMSG_SEED_DIR=<dir>` makes `seed_corpus` write the golden inputs
 //! as seeds for the `fib_batch` and `fib_ioc_route` fuzz targets.
 
 use cgl_cores::lpm::Key;
 use cgl_cores::rtmsg::{
-    check_batch_policy, check_nexthop, check_prefix, check_route_policy, mask, route_spec, Attrs,
-    Family, IocRoute, Nexthop, Nla, Reject, RouteAttrs, RouteSpec, RouteType, IOC_ROUTE_LEN,
+    apply_batch, check_batch, check_batch_policy, check_nexthop, check_prefix, check_route_policy,
+    mask, route_spec, Applied, Attrs, BatchTarget, Family, IocRoute, Nexthop, Nla, Reject,
+    RouteAttrs, RouteSpec, RouteType, BATCH_MAX, IOC_ROUTE_LEN, PAUSE_EVERY,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 const EINVAL: i32 = 22;
 const ERANGE: i32 = 34;
@@ -834,4 +837,263 @@ fn seed_corpus() {
     std::fs::write(batch.join("all"), &all).unwrap();
     std::fs::write(batch.join("golden_v4"), nla(A_ROUTE | F_NESTED, &GOLDEN_V4)).unwrap();
     std::fs::write(ioc.join("golden"), golden_ioc()).unwrap();
+}
+
+// ---- batches: all or nothing ----
+
+/// A FIB as a batch sees it: prefix -> metric (standing for the nexthop),
+/// with failures injected: the `fail_set`-th call of `set` (0-based)
+/// fails as if memory ran out, and so do the undos of the prefixes in
+/// `fail_undo`.
+#[derive(Default)]
+struct Model {
+    routes: BTreeMap<(u128, u8), u32>,
+    replace: bool,
+    sets: usize,
+    fail_set: Option<usize>,
+    fail_undo: Vec<(u128, u8)>,
+    commits: usize,
+    pauses: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum MErr {
+    Exists,
+    NoMemory,
+    Bad(&'static str),
+}
+
+impl From<Reject> for MErr {
+    fn from(r: Reject) -> Self {
+        MErr::Bad(msg(r))
+    }
+}
+
+impl BatchTarget for Model {
+    /// The metric a replaced route had (`None`: added).
+    type Undo = Option<u32>;
+    type Err = MErr;
+
+    fn set(&mut self, r: &RouteSpec) -> Result<Option<u32>, MErr> {
+        let n = self.sets;
+        self.sets += 1;
+        if self.fail_set == Some(n) {
+            return Err(MErr::NoMemory);
+        }
+        let k = (r.dst, r.len);
+        match self.routes.get(&k) {
+            Some(_) if !self.replace => Err(MErr::Exists),
+            _ => Ok(self.routes.insert(k, r.nh.metric)),
+        }
+    }
+
+    fn undo(&mut self, dst: u128, len: u8, u: Option<u32>) -> Result<(), MErr> {
+        if self.fail_undo.contains(&(dst, len)) {
+            return Err(MErr::NoMemory);
+        }
+        match u {
+            None => self.routes.remove(&(dst, len)),
+            Some(m) => self.routes.insert((dst, len), m),
+        };
+        Ok(())
+    }
+
+    fn commit(&mut self, _: Option<u32>) {
+        self.commits += 1;
+    }
+
+    fn pause(&mut self) {
+        self.pauses += 1;
+    }
+}
+
+/// A batch entry: blackhole `dst/len` with `metric`.
+fn bh_entry(dst: u32, len: u8, metric: u32) -> Vec<u8> {
+    nla(
+        A_ROUTE | F_NESTED,
+        &cat(&[
+            nla(A_DST, &dst.to_be_bytes()),
+            nla(A_DST_LEN, &[len]),
+            nla(A_TYPE, &[1]),
+            u32a(A_METRIC, metric),
+        ]),
+    )
+}
+
+fn v4_decode(e: &[u8]) -> Result<RouteSpec, MErr> {
+    let r = route_spec(Family::V4, &RouteAttrs::parse(e), &mut 0, |_| true)
+        .map_err(|(r, _)| MErr::from(r))?;
+    check_prefix(r.dst, r.len, 32)?;
+    Ok(r)
+}
+
+/// Checks and applies `batch` to `m` as the module does.
+fn run_batch(m: &mut Model, batch: &[u8]) -> Result<usize, (usize, MErr, usize)> {
+    let n = check_batch(batch, &mut v4_decode).map_err(|(i, e)| (i, e, 0))?;
+    let none = Applied {
+        dst: 0,
+        len: 0,
+        undo: None,
+    };
+    let mut log = vec![none; n];
+    apply_batch(batch, &mut v4_decode, m, &mut log)
+}
+
+fn model_with(routes: &[(u32, u8, u32)], replace: bool) -> Model {
+    Model {
+        routes: routes
+            .iter()
+            .map(|&(d, l, m)| ((u128::from(d), l), m))
+            .collect(),
+        replace,
+        ..Model::default()
+    }
+}
+
+#[test]
+fn batch_checks_every_route_first() {
+    let mut m = model_with(&[(0x0a00_0000, 8, 1)], false);
+    let before = m.routes.clone();
+    // Route 2 has host bits: nothing is set, not even routes 0 and 1.
+    let b = cat(&[
+        bh_entry(0xac10_0000, 16, 5),
+        bh_entry(0xac11_0000, 16, 5),
+        bh_entry(0xac12_0001, 16, 5),
+    ]);
+    assert_eq!(
+        run_batch(&mut m, &b),
+        Err((2, MErr::Bad("host bits set in the prefix"), 0))
+    );
+    assert_eq!((m.sets, &m.routes), (0, &before));
+    // One route past BATCH_MAX: refused at its index, before any is set.
+    let big: Vec<u8> = (0..=BATCH_MAX as u32)
+        .flat_map(|i| bh_entry(0xc000_0000 | i << 8, 24, 1))
+        .collect();
+    assert_eq!(
+        run_batch(&mut m, &big),
+        Err((BATCH_MAX, MErr::Bad("batch too long"), 0))
+    );
+    assert_eq!((m.sets, &m.routes), (0, &before));
+    // BATCH_MAX routes pass, with a pause every PAUSE_EVERY.
+    let full = &big[..big.len() - bh_entry(0, 24, 1).len()];
+    assert_eq!(run_batch(&mut m, full), Ok(BATCH_MAX));
+    assert_eq!(m.routes.len(), BATCH_MAX + 1);
+    assert_eq!(m.commits, BATCH_MAX);
+    assert_eq!(m.pauses, BATCH_MAX / PAUSE_EVERY);
+}
+
+#[test]
+fn batch_failing_late_is_taken_back() {
+    // Route 3 exists: the three before it, added, are deleted again.
+    let mut m = model_with(&[(0x0a00_0000, 8, 1)], false);
+    let before = m.routes.clone();
+    let b = cat(&[
+        bh_entry(0xac10_0000, 16, 5),
+        bh_entry(0xac11_0000, 16, 5),
+        bh_entry(0xac12_0000, 16, 5),
+        bh_entry(0x0a00_0000, 8, 9),
+        bh_entry(0xac13_0000, 16, 5),
+    ]);
+    assert_eq!(run_batch(&mut m, &b), Err((3, MErr::Exists, 0)));
+    assert_eq!(m.routes, before);
+    assert_eq!(m.commits, 0);
+    // A prefix twice in one batch: the second is the failure.
+    let b = cat(&[bh_entry(0xac10_0000, 16, 5), bh_entry(0xac10_0000, 16, 6)]);
+    assert_eq!(run_batch(&mut m, &b), Err((1, MErr::Exists, 0)));
+    assert_eq!(m.routes, before);
+}
+
+#[test]
+fn replace_batch_undoes_last_first() {
+    // A replace batch sets 10/8 twice; memory runs out at its last route.
+    // Taken back last first, 10/8 gets its metric from before the batch
+    // (first first would leave the batch's first value).
+    let mut m = model_with(&[(0x0a00_0000, 8, 1)], true);
+    let before = m.routes.clone();
+    m.fail_set = Some(3);
+    let b = cat(&[
+        bh_entry(0x0a00_0000, 8, 2),
+        bh_entry(0xac10_0000, 16, 5),
+        bh_entry(0x0a00_0000, 8, 3),
+        bh_entry(0xac11_0000, 16, 5),
+    ]);
+    assert_eq!(run_batch(&mut m, &b), Err((3, MErr::NoMemory, 0)));
+    assert_eq!(m.routes, before);
+    // Without the failure the batch stays, the last value winning, and
+    // each route is committed once.
+    let mut m = model_with(&[(0x0a00_0000, 8, 1)], true);
+    assert_eq!(run_batch(&mut m, &b), Ok(4));
+    assert_eq!(m.routes.get(&(0x0a00_0000, 8)), Some(&3));
+    assert_eq!((m.routes.len(), m.commits), (3, 4));
+}
+
+#[test]
+fn batch_counts_what_it_could_not_take_back() {
+    let mut m = model_with(&[], false);
+    m.fail_set = Some(2);
+    m.fail_undo = vec![(0xac11_0000, 16)];
+    let b = cat(&[
+        bh_entry(0xac10_0000, 16, 5),
+        bh_entry(0xac11_0000, 16, 5),
+        bh_entry(0xac12_0000, 16, 5),
+    ]);
+    assert_eq!(run_batch(&mut m, &b), Err((2, MErr::NoMemory, 1)));
+    // The other one was taken back; the one that failed to be stays.
+    assert_eq!(
+        m.routes.keys().collect::<Vec<_>>(),
+        [&(0xac11_0000u128, 16u8)]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random batches over a small prefix pool (so batches repeat
+    /// prefixes and hit existing ones), add or replace, memory failing at
+    /// a random route or not: either the whole batch applies as the
+    /// routes would one by one, or the FIB is exactly as before and the
+    /// failure is the first route that the one-by-one run refuses.
+    #[test]
+    fn batch_is_all_or_nothing(
+        existing in proptest::collection::vec((0u32..12, 1u32..4), 0..8),
+        batch in proptest::collection::vec((0u32..12, 10u32..20), 1..24),
+        replace in any::<bool>(),
+        fail in proptest::option::of(0usize..24),
+    ) {
+        let pfx = |i: u32| (0xac10_0000u32 + (i << 8), 24u8);
+        let start: Vec<(u32, u8, u32)> =
+            existing.iter().map(|&(i, m)| (pfx(i).0, pfx(i).1, m)).collect();
+        let mut m = model_with(&start, replace);
+        m.fail_set = fail;
+        let before = m.routes.clone();
+        let bytes: Vec<u8> = batch.iter().flat_map(|&(i, mt)| bh_entry(pfx(i).0, pfx(i).1, mt)).collect();
+        // The one-by-one reference.
+        let mut want = before.clone();
+        let mut first_bad = None;
+        for (k, &(i, mt)) in batch.iter().enumerate() {
+            let key = (u128::from(pfx(i).0), pfx(i).1);
+            if fail == Some(k) {
+                first_bad = Some((k, MErr::NoMemory));
+                break;
+            }
+            if !replace && want.contains_key(&key) {
+                first_bad = Some((k, MErr::Exists));
+                break;
+            }
+            want.insert(key, mt);
+        }
+        let got = run_batch(&mut m, &bytes);
+        match first_bad {
+            None => {
+                prop_assert_eq!(got, Ok(batch.len()));
+                prop_assert_eq!(&m.routes, &want);
+                prop_assert_eq!(m.commits, batch.len());
+            }
+            Some((k, e)) => {
+                prop_assert_eq!(got, Err((k, e, 0)));
+                prop_assert_eq!(&m.routes, &before);
+                prop_assert_eq!(m.commits, 0);
+            }
+        }
+    }
 }
