@@ -57,8 +57,10 @@
 //! `nla_len` is a u16, so a batch also ends before its nest would pass
 //! 64 KiB (about 1800 IPv4 or 1000 IPv6 routes with a gateway and a
 //! device). The first error stops the run (exit 1) as
-//! `FILE:LINE: message`; the kernel applies a batch in order up to its
-//! failing route, so every line before the one named took effect.
+//! `FILE:LINE: message`, and every line before the one named took
+//! effect, as with `ip -batch`: the kernel applies a batch message all or
+//! nothing, so the routes of the failed message before the failing one
+//! are sent again.
 //! Route messages go from a second thread with a socket of its own, so
 //! the next message is parsed while the kernel applies the last (on SMP
 //! a load takes the longer of the two times, not their sum); at most two
@@ -1963,10 +1965,19 @@ impl Session {
                     },
                     e => e,
                 };
-                Err(BatchFail {
-                    index,
-                    fail: Fail::new(error_text(&e, CGL_FIB_CMD_NEWROUTE)),
-                })
+                let mut fail = Fail::new(error_text(&e, CGL_FIB_CMD_NEWROUTE));
+                // The kernel took the whole batch back: the routes before
+                // the failing one go again, so that every line before the
+                // one named takes effect, as with `ip -batch`.
+                if let Some(i) = index.filter(|&i| i > 0 && i < routes.len()) {
+                    if let Err(again) = self.add_routes(fib, replace, &routes[..i]) {
+                        fail.msg = format!(
+                            "{}; the routes before it were not applied again: {}",
+                            fail.msg, again.fail.msg
+                        );
+                    }
+                }
+                Err(BatchFail { index, fail })
             }
         }
     }
