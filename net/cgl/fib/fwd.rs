@@ -1329,18 +1329,13 @@ pub(crate) fn neigh_add(
         if !replace && old.is_some() {
             return Err((EEXIST, c_str!("neighbour exists (use replace)")));
         }
-        // A permanent entry is replaced by deleting it first (in the same
-        // critical section); its slot makes room, so the add cannot hit
-        // a limit, and if it fails anyway the old entry goes back.
-        if let Some(o) = old.filter(|o| o.state == neigh::State::Permanent) {
-            if let Ok((idx, _)) = n.table.delete(&key) {
-                n.purge(idx);
-            }
-            if let Err(e) = n.table.add_permanent(&key, mac, ifindex, now_ms()) {
-                let _ = n.table.add_permanent(&key, o.mac, o.ifindex, now_ms());
-                return Err(neigh_fail(e));
-            }
-            return Ok(());
+        // A permanent entry is changed in place: it keeps its slot, so
+        // a limit lowered below the FIB's count since does not apply.
+        if old.is_some_and(|o| o.state == neigh::State::Permanent) {
+            return n
+                .table
+                .set_permanent(&key, mac, ifindex, now_ms())
+                .map_err(neigh_fail);
         }
         match n.table.add_permanent(&key, mac, ifindex, now_ms()) {
             Ok(neigh::Added::Replaced {

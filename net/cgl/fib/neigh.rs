@@ -695,6 +695,31 @@ where
         Ok(added)
     }
 
+    /// Gives the permanent entry of `key` a new address and interface, in
+    /// place: it keeps its slot, so no limit applies (a FIB's limit may
+    /// have been lowered below its count since the entry was made).
+    /// [`NeighError::NotFound`] if `key` has no permanent entry.
+    pub fn set_permanent(
+        &mut self,
+        key: &Key,
+        mac: [u8; 6],
+        ifindex: u32,
+        now: u64,
+    ) -> Result<(), NeighError> {
+        key.check()?;
+        let idx = self.find(key).ok_or(NeighError::NotFound)?;
+        match self.slot_mut(idx) {
+            Some(e) if e.state == State::Permanent => {
+                e.mac = mac;
+                e.ifindex = ifindex;
+                e.updated_ms = now;
+                e.used_ms = now;
+                Ok(())
+            }
+            _ => Err(NeighError::NotFound),
+        }
+    }
+
     /// Removes the entry of `key` (of any state); returns its index (drop
     /// its queue; the index may be reused from now on) and what it held.
     pub fn delete(&mut self, key: &Key) -> Result<(u32, Entry), NeighError> {

@@ -449,6 +449,17 @@ t.check("... existing neighbours still work", r.returncode == 0)
 req(SETFIB, a_u32(A_FIB_ID, 10) + a_u32(A_NEIGH_LIMIT, 1024))
 r = ping("a1", "10.1.0.61")
 t.check("limit raised: the new neighbour resolves", r.returncode == 0, r.stdout)
+# A limit lowered below the count: a permanent entry is still replaced
+# (in its slot; deleting and adding it again would hit the limit).
+neigh_add(10, "10.1.0.62", mac, "ra2")
+n1 = fib_info(10).u32(A_NEIGHS)
+req(SETFIB, a_u32(A_FIB_ID, 10) + a_u32(A_NEIGH_LIMIT, 0))
+neigh_add(10, "10.1.0.62", bytes([2, 0, 0, 0, 0, 0x44]), "ra2", replace=True)
+t.check("limit 0, below the count: replacing a permanent neighbour works, in place",
+        neighs(10).get((10, "10.1.0.62"), ("", b""))[:2] == ("PERMANENT", bytes([2, 0, 0, 0, 0, 0x44]))
+        and fib_info(10).u32(A_NEIGHS) == n1, neighs(10).get((10, "10.1.0.62")))
+req(DELNEIGH, neigh_key(10, "10.1.0.62"))
+req(SETFIB, a_u32(A_FIB_ID, 10) + a_u32(A_NEIGH_LIMIT, 1024))
 
 # --- bind errors ---------------------------------------------------------------
 t.raises("bind lo: EOPNOTSUPP", lambda: bind("lo", 10), errno.EOPNOTSUPP)

@@ -313,6 +313,36 @@ fn permanent_replaces_dynamic_in_place() {
 }
 
 #[test]
+fn permanent_changes_in_place_under_a_lowered_limit() {
+    let mut t = table(4, 2, 4);
+    let k = v4(1, [10, 1, 0, 50]);
+    let idx = match t.add_permanent(&k, MAC_A, 3, 0) {
+        Ok(Added::New { idx }) => idx,
+        r => panic!("{r:?}"),
+    };
+    // The FIB's limit drops below its count; the entry is still changed,
+    // in its slot, and nothing else is counted.
+    t.set_limit(1, Some(0)).unwrap();
+    assert_eq!(t.set_permanent(&k, MAC_B, 4, 7), Ok(()));
+    let (i, e) = t.get(&k).unwrap();
+    assert_eq!(
+        (i, e.mac, e.ifindex, e.state),
+        (idx, MAC_B, 4, State::Permanent)
+    );
+    assert_eq!((t.len(), t.count(1)), (1, 1));
+    assert_eq!(t.resolve(&k, 4, 8), Ok(Resolve::Use { mac: MAC_B }));
+    // Only a permanent entry is changed so; a missing or dynamic one is
+    // NotFound, unchanged.
+    let k2 = v4(1, [10, 1, 0, 51]);
+    assert_eq!(t.set_permanent(&k2, MAC_B, 4, 9), Err(NeighError::NotFound));
+    let k3 = v4(0, [10, 1, 0, 52]);
+    t.confirm(&k3, MAC_A, 1, 0, true);
+    assert_eq!(t.set_permanent(&k3, MAC_B, 4, 9), Err(NeighError::NotFound));
+    assert_eq!(t.get(&k3).unwrap().1.mac, MAC_A);
+    assert_eq!(t.get(&k2), None);
+}
+
+#[test]
 fn limit_per_fib_versus_full() {
     let mut t = table(5, 8, 2);
     let a = |fib, n| v4(fib, [10, 0, 0, n]);
