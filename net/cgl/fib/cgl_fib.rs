@@ -374,9 +374,11 @@ impl Inner {
         id: u32,
     ) -> core::result::Result<Option<cgl_core::sysfs::Dir>, Fail> {
         let at = self.find(id).map_err(|_| (ENOENT, c_str!("no such FIB")))?;
-        let dir = self.fibs.get_mut(at).and_then(|f| f.dir.take());
         let n4 = self.drop_routes::<u32>(id)?;
         let n6 = self.drop_routes::<u128>(id)?;
+        // Only now: on an error the FIB keeps its directory (which must
+        // not be dropped under the mutex).
+        let dir = self.fibs.get_mut(at).and_then(|f| f.dir.take());
         if at < self.fibs.len() {
             if let Some(tail) = self.fibs.get_mut(at..) {
                 tail.rotate_left(1);
@@ -402,16 +404,12 @@ impl Inner {
     where
         Self: FamilyTrie<K>,
     {
-        // Nexthop references first (the walk reads the trie), then the
-        // routes in one unpublish.
+        // The routes go in one unpublish; their nexthop references are
+        // put after it (a put starts the grace period after which the id
+        // may be reused: no reader that starts later can reach them).
         let (trie, nh) = <Self as FamilyTrie<K>>::parts(self);
-        trie.walk(id, None, &mut |_p: K, _l: u8, n: u32| {
-            nh.put(n);
-            true
-        })
-        .map_err(lpm_fail)?;
         trie.nodes_mut_reserve();
-        let n = trie.delete_fib(id).map_err(lpm_fail)?;
+        let n = trie.delete_fib_with(id, |n| nh.put(n)).map_err(lpm_fail)?;
         trie.kick();
         Ok(n)
     }
@@ -709,6 +707,15 @@ pub(crate) fn dev_exists(ifindex: u32) -> bool {
 /// Module state.
 #[pin_data]
 pub(crate) struct State {
+    /// Serialises the requests that check a FIB under one lock and act
+    /// under another or none (NEWFIB, DELFIB, MIRROR, BIND, UNBIND,
+    /// SETFIB): the family runs requests in parallel (`parallel_ops`), so
+    /// without it a BIND could pass its FIB check, a DELFIB remove the
+    /// FIB, and the BIND then attach a port to a FIB that is gone. Taken
+    /// first, before `inner`; sysfs callbacks and notifiers never take it,
+    /// so sysfs directories may be made and removed under it.
+    #[pin]
+    pub(crate) ctl: Mutex<()>,
     #[pin]
     pub(crate) inner: Mutex<Inner>,
     #[pin]
@@ -1523,6 +1530,7 @@ impl kernel::Module for CglFibModule {
         let fwd = fwd::Fwd::new(&inner)?;
         let state = KBox::pin_init(
             try_pin_init!(State {
+                ctl <- kernel::new_mutex!((), "cgl_fib_ctl"),
                 inner <- kernel::new_mutex!(inner, "cgl_fib"),
                 mirror <- mirror::Mirror::new(),
                 fwd <- fwd,

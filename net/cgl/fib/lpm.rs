@@ -1321,13 +1321,26 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// so an error ([`LpmError::Corrupt`]) changes nothing. Takes time
     /// linear in the FIB's size, with no bound on it.
     pub fn delete_fib(&mut self, fib: u32) -> Result<u64, LpmError> {
+        self.delete_fib_with(fib, |_| {})
+    }
+
+    /// [`Lpm::delete_fib`] that also hands each removed route's nexthop
+    /// to `gone`, after the publish that unlinked the FIB: a reader that
+    /// starts from then on cannot reach them, so a caller that releases
+    /// what a nexthop stands for (after a grace period) waits for every
+    /// reader that could.
+    pub fn delete_fib_with(
+        &mut self,
+        fib: u32,
+        mut gone: impl FnMut(u32),
+    ) -> Result<u64, LpmError> {
         let (at, w) = self.fib_slot(fib, false)?;
         let tag = w as u32;
         if (w >> 32) as u32 != fib || tag < 2 {
             return Ok(0);
         }
         let root = tag - 2;
-        let (count, _) = self.subtree(root, false)?;
+        let (count, _) = self.subtree(root, None)?;
         self.drop_accel(at);
         let aa = self.acc_at(at);
         self.nodes.publish(aa, 0);
@@ -1338,7 +1351,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             return Err(LpmError::Corrupt);
         }
         // The same reads as the first pass: cannot fail.
-        let r = self.subtree(root, true);
+        let r = self.subtree(root, Some(&mut gone));
         self.nodes.retire(root, NODE_WORDS);
         self.routes = self.routes.saturating_sub(count);
         r.map(|_| count)
@@ -1542,8 +1555,13 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
     /// Routes and node-arena words in the subtree of the root node
     /// `root`. With `retire`, also retires every node and result block
     /// below `root` (not the root node itself), each after its last read
-    /// (post-order).
-    fn subtree(&mut self, root: u32, retire: bool) -> Result<(u64, u64), LpmError> {
+    /// (post-order), handing each result (nexthop) of a retired result
+    /// block to `retire` first.
+    fn subtree(
+        &mut self,
+        root: u32,
+        mut retire: Option<&mut dyn FnMut(u32)>,
+    ) -> Result<(u64, u64), LpmError> {
         #[derive(Clone, Copy)]
         struct F {
             idx: u32,
@@ -1560,8 +1578,13 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         while let Some(top) = n.checked_sub(1) {
             let f = *st.get(top).ok_or(LpmError::Corrupt)?;
             if f.g >= 8 || f.idx & R_LEAF != 0 {
-                if retire {
+                if let Some(gone) = retire.as_mut() {
                     let (rb, nr) = self.node_results(f.idx)?;
+                    for i in 0..nr {
+                        if let Some(v) = self.results.get(rb.wrapping_add(i)) {
+                            gone(v);
+                        }
+                    }
                     if nr != 0 {
                         self.results.retire(rb, nr);
                     }
@@ -1591,7 +1614,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
             } else {
                 fr.g += 1;
                 fr.i = 0;
-                if retire && k != 0 {
+                if retire.is_some() && k != 0 {
                     self.nodes.retire(block & !R_LEAF, k * ref_words(block));
                 }
             }
@@ -1608,7 +1631,7 @@ impl<K: Key, N: Arena<u64>, R: Arena<u32>> Lpm<K, N, R> {
         if (w >> 32) as u32 != fib || tag < 2 {
             return Ok(0);
         }
-        let (results, mut words) = self.subtree(tag - 2, false)?;
+        let (results, mut words) = self.subtree(tag - 2, None)?;
         let acc = self.nodes.get(self.acc_at(at)).ok_or(LpmError::Corrupt)?;
         if let Some(d) = (acc as u32).checked_sub(1) {
             words += u64::from(dir_layout(root_bits::<K>()).2);

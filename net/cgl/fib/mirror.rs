@@ -5,22 +5,28 @@
 //! unchanged: `ip route add ... table 100` appears in the FIB that mirrors
 //! table 100.
 //!
-//! The module registers on the FIB notifier chain of the initial network
-//! namespace while at least one mirror exists. Notifier callbacks run in
+//! Each mirror registers a notifier block of its own on the FIB notifier
+//! chain of the initial network namespace, and its callback keeps only
+//! the events of its table: adding a mirror gets the kernel's replay of
+//! every route for the new block alone, and the other mirrors' blocks
+//! stay registered, so they never miss a change (one block shared by all,
+//! re-registered to get the replay, would drop the others' events in
+//! between, and all of them on a failed registration). Callbacks run in
 //! atomic context (RCU read side), so they only queue the event
 //! ([`Ev`]) in blocks allocated with `GFP_ATOMIC`; a work item applies
 //! the queue under the module's mutex, in order. The kernel sends
 //! `FIB_EVENT_ENTRY_REPLACE` when the route that forwards a prefix changes
 //! and `FIB_EVENT_ENTRY_DEL` when a prefix loses its last route, and
-//! replays every route when a notifier registers; adding a mirror
-//! re-registers to get that replay.
+//! replays every route when a notifier registers.
 //!
 //! What is mirrored: unicast routes (first nexthop only: gateway and
 //! interface), blackhole, unreachable and prohibit routes. Local,
 //! broadcast and other types, and routes with a TOS, are skipped. An event
 //! that cannot be queued (no memory) is counted in `mirror_dropped`.
 //!
-//! Locking: `map` is atomics (read by the callback); `queue` is a
+//! Locking: `map` and `registered` are atomics (read by the callback),
+//! changed only by [`Mirror::set`] and [`Mirror::forget`], which the
+//! module's `ctl` mutex serialises; `queue` is a
 //! spinlock taken with interrupts off; the FIB itself is changed only by
 //! the work item, under the module mutex.
 
@@ -60,9 +66,11 @@ pub(crate) struct Queue {
 /// Mirror state.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Mirror {
+    /// Per slot, the notifier block of its mirror.
     #[pin]
-    nb: Opaque<bindings::notifier_block>,
-    registered: AtomicBool,
+    nbs: [Opaque<bindings::notifier_block>; MAX_MIRRORS],
+    /// Per slot, whether its block is registered.
+    registered: [AtomicBool; MAX_MIRRORS],
     /// `(table << 32) | fib` per mirror, 0 for a free slot.
     map: [AtomicU64; MAX_MIRRORS],
     #[pin]
@@ -85,12 +93,14 @@ impl Mirror {
     /// Mirror state with no mirror.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            nb: Opaque::new(bindings::notifier_block {
-                notifier_call: Some(fib_event),
-                next: ptr::null_mut(),
-                priority: 0,
-            }),
-            registered: AtomicBool::new(false),
+            nbs: [const {
+                Opaque::new(bindings::notifier_block {
+                    notifier_call: Some(fib_event),
+                    next: ptr::null_mut(),
+                    priority: 0,
+                })
+            }; MAX_MIRRORS],
+            registered: [const { AtomicBool::new(false) }; MAX_MIRRORS],
             map: [const { AtomicU64::new(0) }; MAX_MIRRORS],
             queue <- cgl_core::new_spinlock_irq!(Queue { blocks: KVec::new() }, "cgl_fib_mirror"),
             work <- cgl_core::new_work_item!(mirror_work, "cgl_fib_mirror"),
@@ -116,40 +126,42 @@ impl Mirror {
     }
 
     /// Makes FIB `fib` mirror `table` (0: stop mirroring). Caller holds
-    /// the module mutex (serialising mirror changes) and has checked that
-    /// the FIB exists. May sleep.
+    /// the module's `ctl` mutex (serialising mirror changes) and has
+    /// checked that the FIB exists. May sleep. On an error the FIB's
+    /// mirror is as it was.
     pub(crate) fn set(&self, fib: u32, table: u32) -> core::result::Result<(), super::Fail> {
+        let old = self
+            .map
+            .iter()
+            .position(|m| m.load(Ordering::Acquire) as u32 == fib);
         if table != 0 {
             if let Some(other) = self.fib_of(table) {
-                if other != fib {
-                    return Err((EBUSY, c_str!("another FIB mirrors that table")));
+                if other == fib {
+                    return Ok(());
                 }
-            }
-        }
-        // Drop the FIB's old mapping.
-        for m in &self.map {
-            let v = m.load(Ordering::Acquire);
-            if v != 0 && v as u32 == fib {
-                m.store(0, Ordering::Release);
+                return Err((EBUSY, c_str!("another FIB mirrors that table")));
             }
         }
         if table == 0 {
+            self.forget(fib);
             return Ok(());
         }
-        let slot = self
-            .map
-            .iter()
-            .find(|m| m.load(Ordering::Acquire) == 0)
+        // A free slot (the FIB's own counts as one: it is let go below
+        // only once the new mirror stands).
+        let free = (0..MAX_MIRRORS)
+            .find(|&i| Some(i) != old && self.word(i) == 0 && !self.is_registered(i))
             .ok_or((ENOSPC, c_str!("too many mirrors")))?;
+        let (Some(slot), Some(nb)) = (self.map.get(free), self.nbs.get(free)) else {
+            return Err((ENOSPC, c_str!("too many mirrors")));
+        };
         slot.store(u64::from(table) << 32 | u64::from(fib), Ordering::Release);
-        // (Re-)register: the chain replays every route to a new notifier.
-        self.unregister();
         // SAFETY: `nb` is pinned in the module state and unregistered
-        // before it is freed; `init_net` lives for ever.
+        // before it is freed ([`Mirror::stop`]); `init_net` lives for
+        // ever. The chain replays every route to the new block.
         let rc = unsafe {
             bindings::register_fib_notifier(
                 ptr::addr_of_mut!(bindings::init_net),
-                self.nb.get(),
+                nb.get(),
                 None,
                 ptr::null_mut(),
             )
@@ -161,30 +173,59 @@ impl Mirror {
                 c_str!("cannot register a FIB notifier"),
             ));
         }
-        self.registered.store(true, Ordering::Release);
+        if let Some(r) = self.registered.get(free) {
+            r.store(true, Ordering::Release);
+        }
+        if let Some(o) = old {
+            self.release(o);
+        }
         Ok(())
     }
 
-    /// Forgets FIB `fib` (deleted).
+    /// Forgets FIB `fib`'s mirror (stopped, or the FIB deleted). May sleep.
     pub(crate) fn forget(&self, fib: u32) {
-        for m in &self.map {
-            let v = m.load(Ordering::Acquire);
+        for i in 0..MAX_MIRRORS {
+            let v = self.word(i);
             if v != 0 && v as u32 == fib {
-                m.store(0, Ordering::Release);
+                self.release(i);
             }
         }
     }
 
-    fn unregister(&self) {
-        if self.registered.swap(false, Ordering::AcqRel) {
+    /// `map` word of slot `i` (0 if out of range).
+    fn word(&self, i: usize) -> u64 {
+        self.map.get(i).map_or(0, |m| m.load(Ordering::Acquire))
+    }
+
+    fn is_registered(&self, i: usize) -> bool {
+        self.registered
+            .get(i)
+            .is_some_and(|r| r.load(Ordering::Acquire))
+    }
+
+    /// Frees slot `i`: its callback stops queueing (the map word first),
+    /// then its block leaves the chain. May sleep.
+    fn release(&self, i: usize) {
+        if let Some(m) = self.map.get(i) {
+            m.store(0, Ordering::Release);
+        }
+        let (Some(r), Some(nb)) = (self.registered.get(i), self.nbs.get(i)) else {
+            return;
+        };
+        if r.swap(false, Ordering::AcqRel) {
             // SAFETY: registered on `init_net` by `set`.
             unsafe {
-                bindings::unregister_fib_notifier(
-                    ptr::addr_of_mut!(bindings::init_net),
-                    self.nb.get(),
-                )
+                bindings::unregister_fib_notifier(ptr::addr_of_mut!(bindings::init_net), nb.get())
             };
         }
+    }
+
+    /// The table the mirror whose notifier block is `nb` follows (0: none).
+    fn table_of_block(&self, nb: *mut bindings::notifier_block) -> u32 {
+        self.nbs
+            .iter()
+            .position(|b| b.get() == nb)
+            .map_or(0, |i| (self.word(i) >> 32) as u32)
     }
 
     fn push(&self, ev: Ev) {
@@ -238,9 +279,12 @@ impl Mirror {
         }
     }
 
-    /// Unregisters and waits for the work item; before the state goes.
+    /// Unregisters every block and waits for the work item; before the
+    /// state goes.
     pub(crate) fn stop(&self) {
-        self.unregister();
+        for i in 0..MAX_MIRRORS {
+            self.release(i);
+        }
         self.work.cancel_sync();
     }
 }
@@ -379,22 +423,25 @@ unsafe fn entry6_ev(info: *const bindings::fib6_entry_notifier_info, del: bool) 
     })
 }
 
-/// The FIB notifier callback: queues events of mirrored tables.
+/// The FIB notifier callback of a mirror's block: queues the events of
+/// its table.
 ///
 /// # Safety
 ///
 /// Called by the FIB notifier chain with `data` a live
 /// `fib_notifier_info`.
 unsafe extern "C" fn fib_event(
-    _nb: *mut bindings::notifier_block,
+    nb: *mut bindings::notifier_block,
     action: kernel::ffi::c_ulong,
     data: *mut kernel::ffi::c_void,
 ) -> kernel::ffi::c_int {
     let Some(st) = super::state() else {
         return bindings::NOTIFY_DONE as _;
     };
+    // Only the events of this block's table.
+    let mine = st.mirror.table_of_block(nb);
     let info = data.cast::<bindings::fib_notifier_info>();
-    if info.is_null() {
+    if info.is_null() || mine == 0 {
         return bindings::NOTIFY_DONE as _;
     }
     // SAFETY: the chain passes a live `fib_notifier_info`.
@@ -408,7 +455,7 @@ unsafe extern "C" fn fib_event(
         // SAFETY: entry events of AF_INET6 carry a
         // `fib6_entry_notifier_info`, live for the call, under RCU.
         let ev = unsafe { entry6_ev(info.cast(), del) };
-        if let Some(ev) = ev.filter(|e| st.mirror.fib_of(e.table).is_some()) {
+        if let Some(ev) = ev.filter(|e| e.table == mine) {
             st.mirror.push(ev);
             st.mirror.work.queue(false);
         }
@@ -421,7 +468,7 @@ unsafe extern "C" fn fib_event(
     // SAFETY: entry events of AF_INET carry a `fib_entry_notifier_info`,
     // whose first member is the `fib_notifier_info`.
     let table = unsafe { (*entry).tb_id };
-    if st.mirror.fib_of(table).is_none() {
+    if table != mine {
         return bindings::NOTIFY_DONE as _;
     }
     // SAFETY: as above.

@@ -237,15 +237,20 @@ fn apply_batch(
         .fib_mut(fib)
         .map_err(|f| BatchErr::Whole(f, Some(A_FIB_ID)))?;
     let bits = af.addr_len() as u32 * 8;
-    let mut known_oif = 0;
+    // The interface the batch named last (`route_spec`'s cache): each
+    // pass starts without one, so both read an `OIF` of 0 alike.
+    let known_oif = core::cell::Cell::new(0);
     let mut decode = |entry: &[u8]| -> core::result::Result<RouteSpec, Fail> {
         let attrs = RouteAttrs::parse(entry);
-        let r = rtmsg::route_spec(af, &attrs, &mut known_oif, super::dev_exists)
-            .map_err(|(f, _)| reject(f))?;
+        let mut k = known_oif.get();
+        let r = rtmsg::route_spec(af, &attrs, &mut k, super::dev_exists);
+        known_oif.set(k);
+        let r = r.map_err(|(f, _)| reject(f))?;
         rtmsg::check_prefix(r.dst, r.len, bits).map_err(reject)?;
         Ok(r)
     };
     let n = rtmsg::check_batch(batch, &mut decode).map_err(|(i, f)| BatchErr::At(i, f, 0))?;
+    known_oif.set(0);
     let none = rtmsg::Applied {
         dst: 0,
         len: 0,
@@ -327,9 +332,10 @@ impl DoIt for NewFib {
         let id = fib_id(req)?;
         let limit = nf::limit_attr(req)?;
         let st = state().ok_or(ENODEV)?;
+        let _ctl = st.ctl.lock();
         // The sysfs directory is made (and, on failure, removed) with the
-        // mutex released; genl serialises this family's requests, so the
-        // id cannot be taken meanwhile.
+        // FIB mutex released; `ctl`, held, keeps the id from being taken
+        // meanwhile.
         if st.inner.lock().find(id).is_ok() {
             return Err(req.fail(EEXIST, c_str!("FIB exists"), Some(A_FIB_ID)));
         }
@@ -365,15 +371,15 @@ impl DoIt for SetMirror {
         let id = fib_id(req)?;
         let table = req.require(A_TABLE)?.u32()?;
         let st = state().ok_or(ENODEV)?;
-        let inner = st.inner.lock();
-        if inner.find(id).is_err() {
+        // `ctl` serialises mirror changes and keeps the FIB from going
+        // meanwhile; `set` may sleep, without the FIB mutex.
+        let _ctl = st.ctl.lock();
+        if st.inner.lock().find(id).is_err() {
             return Err(req.fail(ENOENT, c_str!("no such FIB"), Some(A_FIB_ID)));
         }
-        // The mutex serialises mirror changes; the notifier callback does
-        // not take it.
-        let r = st.mirror.set(id, table);
-        drop(inner);
-        r.map_err(|f| fail(req, f, Some(A_TABLE)))
+        st.mirror
+            .set(id, table)
+            .map_err(|f| fail(req, f, Some(A_TABLE)))
     }
 }
 
@@ -384,6 +390,7 @@ impl DoIt for DelFib {
         admin(req)?;
         let id = fib_id(req)?;
         let st = state().ok_or(ENODEV)?;
+        let _ctl = st.ctl.lock();
         if st.fwd.fib_busy(id) {
             return Err(req.fail(
                 EBUSY,

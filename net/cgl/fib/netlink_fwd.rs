@@ -110,8 +110,9 @@ impl DoIt for Bind {
         let fib = fib_id(req)?;
         let oif = req.require(A_OIF)?.u32()?;
         let (v4, v6) = locals(req).map_err(|f| fail(req, f, Some(A_LOCALS)))?;
-        fib_exists(req, fib)?;
         let st = state().ok_or(ENODEV)?;
+        let _ctl = st.ctl.lock();
+        fib_exists(req, fib)?;
         let port = KBox::new(Port::new(fib, oif, v4, v6), GFP_KERNEL)?;
         fwd::bind(st, port).map_err(|f| fail(req, f, Some(A_OIF)))?;
         let _ = cgl_event!(
@@ -134,6 +135,7 @@ impl DoIt for Unbind {
         admin(req)?;
         let oif = req.require(A_OIF)?.u32()?;
         let st = state().ok_or(ENODEV)?;
+        let _ctl = st.ctl.lock();
         fwd::unbind(st, oif).map_err(|f| fail(req, f, Some(A_OIF)))?;
         let _ = cgl_event!(
             Severity::Info,
@@ -409,6 +411,8 @@ impl DoIt for SetFib {
         admin(req)?;
         let fib = fib_id(req)?;
         let limit = req.require(A_NEIGH_LIMIT)?.u32()?;
+        let st = state().ok_or(ENODEV)?;
+        let _ctl = st.ctl.lock();
         fib_exists(req, fib)?;
         set_limit(fib, limit).map_err(|f| fail(req, f, Some(A_NEIGH_LIMIT)))
     }

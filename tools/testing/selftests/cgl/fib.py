@@ -286,6 +286,15 @@ for gw in set(model[n] for n in olds):
     batch(30, AF_INET, [n for n in olds if model[n] == gw], replace=True, gw=gw, oif=1)
 t.check("... replaced back, the routes and the nexthop count are as before",
         all(exact(30, n) == (UNICAST, model[n]) for n in olds) and nh_now() == nh0, nh_now())
+# OIF 0 means no interface until a batch names one; the check pass and the
+# apply pass must read it alike (the apply pass once started with the
+# interface the check pass found last, and refused route 0).
+nest = nest_of(new24[:1], gw="192.0.2.1", oif=0) + nest_of(new24[1:2], oif=1)
+r = s.request(fam, NEWROUTE, a_u32(A_FIB_ID, 30) + a_u8(A_FAMILY, AF_INET) + attr(A_BATCH | 0x8000, nest))
+t.check("a batch with OIF 0 at route 0 and an interface at route 1 applies both",
+        r[0].u32(A_DONE) == 2 and exact(30, new24[0]) == (UNICAST, "192.0.2.1") and exact(30, new24[1]) == (UNICAST, None))
+for n in new24[:2]:
+    delete(30, str(n))
 
 # cgl-ctl -batch keeps ip -batch's rule (every line before the one named
 # took effect) over all-or-nothing messages: it sends again the routes of
@@ -569,6 +578,21 @@ t.check("routes of other tables stay out", wait_route(50, "100.64.0.1", None, tr
 new_fib(51)
 t.raises("a second FIB for the same table: EBUSY", lambda: mirror(51, 100), errno.EBUSY)
 t.raises("mirroring into a missing FIB: ENOENT", lambda: mirror(77, 101), errno.ENOENT)
+# A second mirror gets the replay of its own table only: each mirror has a
+# notifier block of its own, and the first one's stays registered.
+applied = lambda: int(open("/sys/kernel/cgl/fib/mirror_applied").read())  # noqa: E731
+ip("route", "add", "192.0.2.128/25", "dev", "cglfib2", "table", "101")
+a0 = applied()
+mirror(51, 101)
+t.check("a second mirror copies its table's one route",
+        wait_route(51, "192.0.2.129", ("192.0.2.128/25", UNICAST, None, mx)) == ("192.0.2.128/25", UNICAST, None, mx))
+time.sleep(0.3)
+t.check("... and only that: table 100 is not replayed again (one event applied)", applied() - a0 == 1, applied() - a0)
+ip("route", "add", "198.51.100.0/24", "via", "192.0.2.2", "dev", "cglfib2", "table", "100")
+mirror(51, 0)
+ip("route", "del", "198.51.100.0/24", "table", "100")
+t.check("FIB 50 follows table 100 while the second mirror comes and goes",
+        wait_route(50, "198.51.100.1", None) is None)
 r = subprocess.run(["cgl-ctl", "route", "get", "203.0.113.7", "fib", "50"], capture_output=True, text=True)
 t.check("cgl-ctl route get shows the mirrored route", r.returncode == 0 and "via 192.0.2.3" in r.stdout, r.stdout + r.stderr)
 r = subprocess.run(["cgl-ctl", "fib", "mirror", "50", "table", "0"], capture_output=True, text=True)

@@ -545,8 +545,17 @@ fn run_delete_fib<K: TKey>(ops: Vec<Op>, del: Vec<u32>) -> Result<(), TestCaseEr
             m.0.insert((f, 0, 0), 5);
         }
     }
+    // delete_fib_with hands over each route's nexthop once.
     for f in ALL_FIBS {
-        prop_assert_eq!(t.delete_fib(f), Ok(m.sorted(f).len() as u64));
+        let mut want: Vec<u32> = m.sorted(f).iter().map(|r| r.2).collect();
+        let mut gone = Vec::new();
+        prop_assert_eq!(
+            t.delete_fib_with(f, |nh| gone.push(nh)),
+            Ok(want.len() as u64)
+        );
+        want.sort_unstable();
+        gone.sort_unstable();
+        prop_assert_eq!(gone, want);
     }
     prop_assert_eq!(t.routes(), 0);
     prop_assert_eq!(t.results().live(), 0);
