@@ -352,6 +352,11 @@ unsafe fn check_file(file: *mut bindings::file, access: Access) -> c_int {
             }
             let reason = Deny::from_code(s.reason);
             drop(g);
+            // As on a miss: a script is not ELF, and exec of it runs its
+            // interpreter, which is checked in turn.
+            if matches!(reason, Deny::NotElf) && access == Access::Exec {
+                return 0;
+            }
             // Permissive mode logged this inode already.
             // SAFETY: `file` is live.
             return unsafe { refuse(file, access, reason, mode, mode == Mode::Enforcing) };

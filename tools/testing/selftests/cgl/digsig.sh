@@ -138,6 +138,18 @@ v=$(cnt verified) h=$(cnt cache_hits)
 enf $d/busybox true
 check "second exec is a cache hit, not a verification" \
 	"[ $(cnt verified) -eq $v ] && [ $(cnt cache_hits) -gt $h ]"
+# A script is not ELF: its exec runs the interpreter, which is checked.
+# Its cached verdict must not refuse the second exec.
+printf '#!%s sh\nexit 0\n' $d/busybox > $d/s.sh
+chmod +x $d/s.sh
+check "enforcing: a script whose interpreter is signed runs" "enf $d/s.sh"
+h=$(cnt cache_hits)
+enf $d/s.sh
+rc=$?
+check "... and runs again, from the cache" "[ $rc -eq 0 ] && [ $(cnt cache_hits) -gt $h ]"
+printf '#!%s sh\nexit 0\n' $d/busybox.un > $d/u.sh
+chmod +x $d/u.sh
+check "enforcing: a script whose interpreter is unsigned is refused" "! enf $d/u.sh"
 cp $d/busybox $d/busybox.mod
 enf $d/busybox.mod true
 flip $d/busybox.mod $((size / 3))
