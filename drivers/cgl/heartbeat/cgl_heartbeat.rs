@@ -167,11 +167,10 @@ unsafe impl Send for ExitWatch {}
 unsafe impl Sync for ExitWatch {}
 
 impl ExitWatch {
-    /// Watches process `tgid`. `ESRCH` if there is none.
+    /// Watches process `tgid` (its number in the initial pid namespace).
+    /// `ESRCH` if there is none.
     fn new(tgid: i32) -> Result<Pin<KBox<Self>>> {
-        // SAFETY: looks the pid up in the caller's namespace; returns a
-        // reference or NULL.
-        let pid = unsafe { bindings::find_get_pid(tgid) };
+        let pid = global_pid(tgid);
         if pid.is_null() {
             return Err(ESRCH);
         }
@@ -189,7 +188,7 @@ impl ExitWatch {
         let w = match w {
             Ok(w) => w,
             Err(e) => {
-                // SAFETY: drops the reference `find_get_pid` took.
+                // SAFETY: drops the reference `global_pid` took.
                 unsafe { bindings::put_pid(pid) };
                 return Err(e);
             }
@@ -302,6 +301,8 @@ pub(crate) struct Inner {
     exited_critical: KVec<Name>,
     /// When the timer is armed for, 0 if not.
     armed_ns: u64,
+    /// The module is going: the timer is not armed again.
+    stopping: bool,
 }
 
 /// The monitor: one per module.
@@ -371,9 +372,77 @@ pub(crate) fn deadline_error(e: DeadlineError) -> (Error, &'static CStr) {
     }
 }
 
-/// The caller's thread group id.
+/// The caller's thread group id, as every tgid the monitor keeps: its
+/// number in the initial pid namespace, the same whatever namespace a
+/// requester is in.
 pub(crate) fn current_tgid() -> i32 {
     kernel::current!().group_leader().pid()
+}
+
+/// The tgid (initial namespace) of the process the caller knows as `nr`
+/// in its own pid namespace; `None` if it sees no such process.
+pub(crate) fn global_tgid(nr: i32) -> Option<i32> {
+    if nr <= 0 {
+        return None;
+    }
+    // SAFETY: looks `nr` up in the caller's namespace; returns a
+    // reference or NULL.
+    let pid = unsafe { bindings::find_get_pid(nr) };
+    if pid.is_null() {
+        return None;
+    }
+    // SAFETY: `pid` is referenced; `init_pid_ns` lives for ever. The
+    // reference is dropped after.
+    let g = unsafe { bindings::pid_nr_ns(pid, core::ptr::addr_of_mut!(bindings::init_pid_ns)) };
+    // SAFETY: drops the reference `find_get_pid` took.
+    unsafe { bindings::put_pid(pid) };
+    (g > 0).then_some(g)
+}
+
+/// `tgid` (initial namespace) as the caller's pid namespace numbers it;
+/// 0 if the caller cannot see that process (or it is gone).
+pub(crate) fn local_tgid(tgid: i32) -> i32 {
+    let pid = global_pid(tgid);
+    if pid.is_null() {
+        return 0;
+    }
+    // SAFETY: `pid` is referenced.
+    let n = unsafe { bindings::pid_vnr(pid) };
+    // SAFETY: drops the reference `global_pid` took.
+    unsafe { bindings::put_pid(pid) };
+    n
+}
+
+/// A reference to the `struct pid` of the process (thread group leader)
+/// whose number in the initial pid namespace is `tgid`, or NULL.
+fn global_pid(tgid: i32) -> *mut bindings::pid {
+    if tgid <= 0 {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: the lookup runs on the RCU read side, which keeps the pid
+    // it finds valid until the task reference is taken; `init_pid_ns`
+    // lives for ever.
+    let task = unsafe {
+        bindings::rcu_read_lock();
+        let p = bindings::find_pid_ns(tgid, core::ptr::addr_of_mut!(bindings::init_pid_ns));
+        let t = if p.is_null() {
+            core::ptr::null_mut()
+        } else {
+            bindings::get_pid_task(p, bindings::pid_type_PIDTYPE_TGID)
+        };
+        bindings::rcu_read_unlock();
+        t
+    };
+    if task.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: `task` is referenced (`get_pid_task`); the pid reference
+    // returned is the caller's, the task reference is dropped.
+    unsafe {
+        let pid = bindings::get_task_pid(task, bindings::pid_type_PIDTYPE_TGID);
+        bindings::put_task_struct(task);
+        pid
+    }
 }
 
 /// Whether the caller may act on processes other than its own.
@@ -396,6 +465,7 @@ impl Monitor {
             entities,
             exited_critical: KVec::new(),
             armed_ns: 0,
+            stopping: false,
         };
         Ok(try_pin_init!(Self {
             inner <- kernel::new_mutex!(inner, "cgl_heartbeat"),
@@ -418,6 +488,9 @@ impl Monitor {
     /// never reprograms the timer: it may fire early, find nothing due and
     /// be armed again from the work item. Called with the lock held.
     fn rearm(&self, inner: &mut Inner) {
+        if inner.stopping {
+            return;
+        }
         if let Some(next) = inner.sched.next_deadline() {
             if inner.armed_ns == 0 || next < inner.armed_ns {
                 inner.armed_ns = next;
@@ -426,12 +499,18 @@ impl Monitor {
         }
     }
 
-    /// Registers an entity; returns its handle.
-    pub(crate) fn register(&self, spec: Spec) -> core::result::Result<u32, (Error, &'static CStr)> {
+    /// Registers an entity; returns its handle, and whether it took a
+    /// critical entity of its name off the exited list (for
+    /// [`Monitor::undo_register`]).
+    pub(crate) fn register(
+        &self,
+        spec: Spec,
+    ) -> core::result::Result<(u32, bool), (Error, &'static CStr)> {
         let watch = ExitWatch::new(spec.tgid).map_err(|e| (e, c_str!("no such process")))?;
         let now = now_ns();
         let name = spec.name;
         let critical = spec.critical;
+        let mut revived = false;
         let handle = {
             let mut inner = self.inner.lock();
             if inner
@@ -474,6 +553,7 @@ impl Monitor {
                     // SAFETY: shrinks by one; `Name` is plain data.
                     unsafe { inner.exited_critical.set_len(n - 1) };
                     cgl_core::health::critical_recovered();
+                    revived = true;
                 }
             }
             self.rearm(&mut inner);
@@ -487,7 +567,29 @@ impl Monitor {
             name.as_str(),
             handle.to_u32()
         );
-        Ok(handle.to_u32())
+        Ok((handle.to_u32(), revived))
+    }
+
+    /// Takes back a registration whose requester could not be told its
+    /// handle, leaving the monitor as it was: the entity goes, and a
+    /// critical one that [`Monitor::register`] took off the exited list
+    /// (`revived`) goes back on it, gating the watchdog again.
+    pub(crate) fn undo_register(&self, raw: u32, revived: bool) {
+        let name = {
+            let inner = self.inner.lock();
+            inner
+                .entities
+                .get(Handle::from_u32(raw).index())
+                .and_then(|e| e.as_ref())
+                .map(|e| e.spec.name)
+        };
+        let _ = self.unregister(raw);
+        if let (true, Some(name)) = (revived, name) {
+            let mut inner = self.inner.lock();
+            if inner.exited_critical.push(name, GFP_KERNEL).is_ok() {
+                cgl_core::health::critical_failed();
+            }
+        }
     }
 
     /// Makes the sysfs directory of entity `name`.
@@ -974,25 +1076,32 @@ impl kernel::Module for HeartbeatModule {
 impl Drop for HeartbeatModule {
     fn drop(&mut self) {
         // The interfaces are still up here; the fields drop after this.
-        // Stop the timer and the work, then forget every entity (each
-        // removes its exit wait) before the monitor goes.
-        self.monitor.timer.cancel();
-        self.monitor.work.cancel_sync();
-        let mut inner = self.monitor.inner.lock();
-        let mut dead_critical = 0;
-        for e in inner.entities.iter_mut() {
-            if let Some(e) = e.take() {
-                if e.spec.critical && e.state == State::Dead {
-                    dead_critical += 1;
-                }
-            }
-        }
-        for _ in 0..dead_critical + inner.exited_critical.len() {
+        // Under the lock: no more arming, and the entities are taken out
+        // (an empty vector left in their place). They are dropped with
+        // the lock released: each removes its sysfs directory, which
+        // waits for readers inside a show callback, and those take the
+        // lock. Then the timer (a work item running meanwhile does not
+        // arm it again) and the work go, and once every entity has
+        // removed its exit wait, the work once more (a wake function may
+        // have queued it).
+        let (entities, dead_critical) = {
+            let mut inner = self.monitor.inner.lock();
+            inner.stopping = true;
+            let entities = core::mem::replace(&mut inner.entities, KVVec::new());
+            let dead = entities
+                .iter()
+                .flatten()
+                .filter(|e| e.spec.critical && e.state == State::Dead)
+                .count();
+            (entities, dead + inner.exited_critical.len())
+        };
+        for _ in 0..dead_critical {
             cgl_core::health::critical_recovered();
         }
-        drop(inner);
-        // A wake function may have queued the work again before its entity
-        // was dropped above.
+        self.monitor.timer.cancel();
+        self.monitor.work.cancel_sync();
+        drop(entities);
+        self.monitor.timer.cancel();
         self.monitor.work.cancel_sync();
         MONITOR.store(core::ptr::null_mut(), Ordering::Release);
     }

@@ -64,6 +64,11 @@ fn register(arg: usize) -> isize {
     if name.is_empty() || r.reserved != 0 || r.critical > 1 || !(1..=64).contains(&r.signal) {
         return errno(EINVAL);
     }
+    // A dead critical entity can reset the node (the watchdog gate): as
+    // over netlink, that takes CAP_SYS_ADMIN.
+    if r.critical == 1 && !super::privileged() {
+        return errno(EPERM);
+    }
     if !(uapi::CGL_HB_PERIOD_MIN_MS..=uapi::CGL_HB_PERIOD_MAX_MS).contains(&r.period_ms)
         || !(1..=uapi::CGL_HB_MISSES_MAX).contains(&r.max_misses)
     {
@@ -80,7 +85,20 @@ fn register(arg: usize) -> isize {
         command: None,
         tgid: super::current_tgid(),
     };
-    let h = match m.register(spec) {
+    // The handle goes back in the same buffer: check that it can before
+    // anything is registered (writing it back as it is).
+    // SAFETY: copies `r` to the user buffer it came from.
+    if unsafe {
+        bindings::copy_to_user(
+            arg as _,
+            (&r as *const uapi::cgl_hb_register).cast(),
+            size as _,
+        )
+    } != 0
+    {
+        return errno(EFAULT);
+    }
+    let (h, revived) = match m.register(spec) {
         Ok(h) => h,
         Err((e, _)) => return errno(e),
     };
@@ -94,8 +112,9 @@ fn register(arg: usize) -> isize {
         )
     } != 0
     {
-        // The caller cannot learn the handle: undo.
-        let _ = m.unregister(h);
+        // The buffer went away meanwhile; the caller cannot learn the
+        // handle: undo, leaving the monitor as it was.
+        m.undo_register(h, revived);
         return errno(EFAULT);
     }
     0

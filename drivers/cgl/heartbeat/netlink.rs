@@ -152,14 +152,23 @@ impl DoIt for Register {
         };
         let critical = req.attr(A_CRITICAL).is_some();
         let me = super::current_tgid();
+        // PID is the process as the caller's pid namespace numbers it;
+        // the monitor keeps initial-namespace tgids.
         let tgid = match req.attr(A_PID) {
-            Some(a) => i32::try_from(a.u32()?).map_err(|_| EINVAL)?,
+            Some(a) => {
+                let nr = i32::try_from(a.u32()?)
+                    .map_err(|_| req.fail(EINVAL, c_str!("PID out of range"), Some(A_PID)))?;
+                super::global_tgid(nr)
+                    .ok_or_else(|| req.fail(ESRCH, c_str!("no such process"), Some(A_PID)))?
+            }
             None => me,
         };
-        if (action.privileged() || tgid != me) && !super::privileged() {
+        // A critical entity that dies can stop the watchdog's feeding and
+        // so reset the node, as the panic action does.
+        if (action.privileged() || critical || tgid != me) && !super::privileged() {
             return Err(req.fail(
                 EPERM,
-                c_str!("watching another process, and the command and panic actions, need CAP_SYS_ADMIN"),
+                c_str!("watching another process, critical entities, and the command and panic actions, need CAP_SYS_ADMIN"),
                 None,
             ));
         }
@@ -205,13 +214,22 @@ impl DoIt for Register {
             command,
             tgid,
         };
-        let handle = match m.register(spec) {
+        let (handle, revived) = match m.register(spec) {
             Ok(h) => h,
             Err(e) => return fail(req, e, None),
         };
-        let mut reply = req.new_reply(CMD_REGISTER)?;
-        reply.put_u32(A_HANDLE, handle)?;
-        req.reply(reply)
+        let mut answer = || -> Result {
+            let mut reply = req.new_reply(CMD_REGISTER)?;
+            reply.put_u32(A_HANDLE, handle)?;
+            req.reply(reply)
+        };
+        let r = answer();
+        if r.is_err() {
+            // The requester cannot learn the handle: a failed request
+            // leaves nothing registered.
+            m.undo_register(handle, revived);
+        }
+        r
     }
 }
 
@@ -249,7 +267,7 @@ fn put_entity(w: &mut Writer, e: &Entity, st: Option<super::deadline::EntityStat
     if e.spec.critical {
         w.put_bytes(A_CRITICAL, &[])?;
     }
-    w.put_u32(A_PID, e.spec.tgid as u32)?;
+    w.put_u32(A_PID, super::local_tgid(e.spec.tgid) as u32)?;
     w.put_u8(A_STATE, e.state as u8)?;
     w.put_u64(A_LATE_NS, e.late_ns)?;
     if let Some(st) = st {

@@ -49,9 +49,10 @@ enum cgl_hb_cmd {
 	/*
 	 * Register: NAME, PERIOD_MS, MAX_MISSES required; ACTION (default
 	 * event), SIGNAL (default SIGTERM), COMMAND (required by the command
-	 * action), GROUP, CRITICAL, PID (watched process, default the caller's;
-	 * another's needs CAP_SYS_ADMIN, as do the command and panic
-	 * actions). The reply carries HANDLE.
+	 * action), GROUP, CRITICAL, PID (watched process as the caller's pid
+	 * namespace numbers it, default the caller; another's needs
+	 * CAP_SYS_ADMIN, as do CRITICAL and the command and panic actions).
+	 * The reply carries HANDLE.
 	 */
 	CGL_HB_CMD_REGISTER,
 	/* Beat: HANDLE or NAME. Only the watched process or CAP_SYS_ADMIN. */

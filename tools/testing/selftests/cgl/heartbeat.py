@@ -104,6 +104,12 @@ t.raises("command action without a command refused",
 t.raises("relative command refused",
          lambda: hb_register(s, fam, "bad", 100, 1, action=HB_ACT_COMMAND, command="true"), errno.EINVAL)
 t.raises("missing process refused", lambda: hb_register(s, fam, "bad", 100, 1, pid=4000000), errno.ESRCH)
+try:
+    hb_register(s, fam, "bad", 100, 1, pid=0x80000000)
+    t.check("PID past pid_t refused", False)
+except NetlinkError as e:
+    t.check("PID past pid_t refused with a message (EINVAL)", e.errno == errno.EINVAL and e.msg == "PID out of range",
+            f"({e.errno}, {e.msg!r})")
 t.raises("beat of an unknown handle refused",
          lambda: s.request(fam, HB_CMD_BEAT, a_u32(HB_A_HANDLE, 0x7ffff)), errno.ENOENT)
 t.raises("beat of an unknown name refused",
@@ -120,20 +126,21 @@ def unpriv(sock):
     for fn in (lambda: u.request(fam, HB_CMD_BEAT, a_str(HB_A_NAME, "selftest-a")),
                lambda: u.request(fam, HB_CMD_UNREGISTER, a_str(HB_A_NAME, "selftest-a")),
                lambda: hb_register(u, fam, "u-panic", 100, 1, action=HB_ACT_PANIC),
-               lambda: hb_register(u, fam, "u-other", 100, 1, pid=1)):
+               lambda: hb_register(u, fam, "u-other", 100, 1, pid=1),
+               lambda: hb_register(u, fam, "u-crit", 100, 1, critical=True)):
         try:
             fn()
             res.append(0)
         except NetlinkError as e:
             res.append(e.errno)
-    os._exit(0 if res == [errno.EPERM] * 4 else 1)
+    os._exit(0 if res == [errno.EPERM] * 5 else 1)
 
 
 pid = os.fork()
 if pid == 0:
     unpriv(None)
 _, st = os.waitpid(pid, 0)
-t.check("unprivileged: beat, unregister, panic action, other pid all EPERM", st == 0)
+t.check("unprivileged: beat, unregister, panic action, other pid, critical all EPERM", st == 0)
 t.check("entity untouched by the refused calls", get("selftest-a").u32(HB_A_HANDLE) == h)
 
 # 4. Missed beats: late, then dead; detection latency.
@@ -250,6 +257,23 @@ except OSError as e:
 t.check("ioctl register with period 0 is ERANGE", ok)
 fcntl.ioctl(fd, IOC_UNREGISTER, ih)
 t.raises("ioctl unregister removed it", lambda: get("selftest-ioctl"), errno.ENOENT)
+# A request the handle cannot be written back to (a read-only page):
+# EFAULT, and nothing registered.
+import ctypes  # noqa: E402
+import mmap  # noqa: E402
+ro = mmap.mmap(-1, 4096)
+ro.write(bytes(req))
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+addr = ctypes.addressof(ctypes.c_char.from_buffer(ro))
+n_before = count()
+libc.mprotect(addr, 4096, 1)  # PROT_READ
+rc = libc.ioctl(fd, IOC_REGISTER, addr)
+err = ctypes.get_errno()
+libc.mprotect(addr, 4096, 3)
+t.check("ioctl register from a read-only buffer: EFAULT, nothing registered",
+        rc == -1 and err == errno.EFAULT and count() == n_before, (rc, err, count(), n_before))
 os.close(fd)
 
 # 10. A dead critical entity stops the watchdog's feeding.
@@ -270,11 +294,78 @@ if os.path.exists(WDT):
     t.check("watchdog refuses pings while a critical entity is dead", refused1 > refused0,
             f"{refused0} {refused1}")
     t.check("and takes them again once it beats", refused2 == refused1, f"{refused1} {refused2}")
+    # A critical entity whose process exited keeps gating until its name
+    # registers again; a registration that fails (EFAULT: the handle
+    # cannot be written back) must not lift the gate.
+    def crit_exits(sock):
+        hb_register(sock, fam, "selftest-crit2", 60000, 3, critical=True)
+    os.waitpid(child(crit_exits), 0)
+    time.sleep(0.2)
+    r0 = int(open(WDT + "refused_pings").read())
+    os.write(wfd, b"x")
+    gated = int(open(WDT + "refused_pings").read()) > r0
+    cfd = os.open("/dev/cgl_hb", os.O_RDWR)
+    ro.seek(0)
+    ro.write(struct.pack("32s32sIIBBBBI", b"selftest-crit2", b"", 60000, 3, 0, 15, 1, 0, 0))
+    libc.mprotect(addr, 4096, 1)
+    rc = libc.ioctl(cfd, IOC_REGISTER, addr)
+    err = ctypes.get_errno()
+    libc.mprotect(addr, 4096, 3)
+    os.close(cfd)
+    r1 = int(open(WDT + "refused_pings").read())
+    os.write(wfd, b"x")
+    still = int(open(WDT + "refused_pings").read()) > r1
+    t.check("an exited critical entity gates pings; a failed (EFAULT) re-register leaves the gate",
+            gated and rc == -1 and err == errno.EFAULT and still, (gated, rc, err, still))
+    hb_register(s, fam, "selftest-crit2", 60000, 3, critical=True)
+    unregister("selftest-crit2")
     unregister("selftest-crit")
     os.write(wfd, b"V")
     os.close(wfd)
     open(WDT + "gate_critical", "w").write("0")
     open(WDT + "action", "w").write(old_action)
+
+# 11. A process in a pid namespace of its own registers itself: the entity
+# watches that process (not whichever the initial namespace numbers as its
+# pid there), and each side reads its own number for it.
+import subprocess  # noqa: E402
+code = ("import sys; sys.path.insert(0, %r)\n"
+        "from cgl_netlink import *\n"
+        "s = GenlSocket(); fam, _ = s.resolve('cgl_hb')\n"
+        "try:\n"
+        "    hb_register(s, fam, 'selftest-ns', 60000, 1, action=HB_ACT_NOTIFY)\n"
+        "    print(s.request(fam, HB_CMD_GET, a_str(HB_A_NAME, 'selftest-ns'))[0].u32(HB_A_PID), flush=True)\n"
+        "except NetlinkError as e:\n"
+        "    print('error', e.errno, flush=True)\n"
+        "sys.stdin.readline()\n") % sys.path[0]
+ns = subprocess.Popen(["unshare", "-pf", "python3", "-c", code], stdin=subprocess.PIPE,
+                      stdout=subprocess.PIPE, text=True)
+seen = ns.stdout.readline().strip()
+inner_pid = 0
+for d in os.listdir("/proc"):
+    try:
+        if d.isdigit() and int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == ns.pid:
+            inner_pid = int(d)
+    except (OSError, IndexError, ValueError):
+        pass
+t.check("a process in a new pid namespace registers itself and reads its pid as 1", seen == "1", seen)
+try:
+    e_ns = get("selftest-ns")
+    t.check("... the initial namespace reads its real pid, in netlink and sysfs",
+            inner_pid > 0 and e_ns.u32(HB_A_PID) == inner_pid and
+            open(SYS + "entities/selftest-ns/pid").read().strip() == str(inner_pid),
+            f"{e_ns.u32(HB_A_PID)} {inner_pid}")
+except NetlinkError as e:
+    t.check("... the initial namespace sees the entity", False, e)
+al_ns = alerts_socket()
+ns.stdin.close()
+ns.wait()
+exit_seen = wait_alert(al_ns, "selftest-ns", HB_STATE_EXITED, 3)[0] is not None
+deadline = time.monotonic() + 2
+while time.monotonic() < deadline and os.path.exists(SYS + "entities/selftest-ns"):
+    time.sleep(0.05)
+t.check("... and its exit is that process's: reported, the entity removed",
+        exit_seen and not os.path.exists(SYS + "entities/selftest-ns"))
 
 unregister("selftest-a")
 t.check("all test entities gone, with their directories", count() == n0 and
