@@ -87,15 +87,7 @@ fn register(arg: usize) -> isize {
     };
     // The handle goes back in the same buffer: check that it can before
     // anything is registered (writing it back as it is).
-    // SAFETY: copies `r` to the user buffer it came from.
-    if unsafe {
-        bindings::copy_to_user(
-            arg as _,
-            (&r as *const uapi::cgl_hb_register).cast(),
-            size as _,
-        )
-    } != 0
-    {
+    if !write_back(arg, &r, size) {
         return errno(EFAULT);
     }
     let (h, revived) = match m.register(spec) {
@@ -103,21 +95,28 @@ fn register(arg: usize) -> isize {
         Err((e, _)) => return errno(e),
     };
     r.handle = h;
-    // SAFETY: copies `r` back to the same user buffer.
-    if unsafe {
-        bindings::copy_to_user(
-            arg as _,
-            (&r as *const uapi::cgl_hb_register).cast(),
-            size as _,
-        )
-    } != 0
-    {
+    if !write_back(arg, &r, size) {
         // The buffer went away meanwhile; the caller cannot learn the
         // handle: undo, leaving the monitor as it was.
         m.undo_register(h, revived);
         return errno(EFAULT);
     }
     0
+}
+
+/// Copies the first `size` bytes of `r` to the user buffer `arg` it was
+/// read from; `false` if the buffer cannot take them.
+fn write_back(arg: usize, r: &uapi::cgl_hb_register, size: usize) -> bool {
+    // SAFETY: `r` is `size_of::<cgl_hb_register>()` bytes and `size` is
+    // that size; a bad user pointer gives a non-zero return.
+    let left = unsafe {
+        bindings::copy_to_user(
+            arg as _,
+            (r as *const uapi::cgl_hb_register).cast(),
+            size as _,
+        )
+    };
+    left == 0
 }
 
 /// `unlocked_ioctl` of the device.
